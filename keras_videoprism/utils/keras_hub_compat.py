@@ -1,0 +1,16 @@
+"""The one module of ours that imports keras-hub's private `keras_hub.src`.
+
+keras-hub keeps several helpers we build on (the preprocessing decorator,
+the preset file utilities) outside its public API. Routing every such import
+through this module keeps the surface we depend on in one reviewable place.
+"""
+
+from keras_hub.src.utils.preset_utils import CONFIG_FILE  # noqa: F401
+from keras_hub.src.utils.preset_utils import check_file_exists  # noqa: F401
+from keras_hub.src.utils.preset_utils import get_file  # noqa: F401
+from keras_hub.src.utils.preset_utils import get_preset_loader  # noqa: F401
+from keras_hub.src.utils.preset_utils import load_json  # noqa: F401
+from keras_hub.src.utils.python_utils import classproperty  # noqa: F401
+from keras_hub.src.utils.tensor_utils import (  # noqa: F401
+    preprocessing_function,
+)
