@@ -1,0 +1,151 @@
+"""Checks and normalises what users pass to VideoPrism models.
+
+A video-only model accepts a bare `pixel_values` tensor or a dict; every
+model accepts dicts without the optional `frame_padding_mask`. Mistakes get a
+`ValueError` that names the problem and the fix before any backend op runs.
+"""
+
+import numpy as np
+
+PIXEL_VALUES = "pixel_values"
+FRAME_PADDING_MASK = "frame_padding_mask"
+TOKEN_IDS = "token_ids"
+PADDING_MASK = "padding_mask"
+TEXT_INPUTS = (TOKEN_IDS, PADDING_MASK)
+
+
+def static_shape(x):
+    """The known dims of `x` as a tuple (`None` where unknown or no rank)."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = np.shape(x)
+    if getattr(shape, "rank", 0) is None:
+        return None
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _dims_differ(a, b):
+    return a is not None and b is not None and a != b
+
+
+def check_pixel_values(pixel_values, patch_size, channels, data_format):
+    """Validates a `(B, T, H, W, C)` (or channels-first) video batch."""
+    shape = static_shape(pixel_values)
+    if shape is None:
+        return
+    layout = "(B, T, H, W, C)"
+    if data_format == "channels_first":
+        layout = "(B, T, C, H, W)"
+    if len(shape) != 5:
+        hint = ""
+        if len(shape) == 4:
+            hint = " For a single video, add a batch axis: `video[None]`."
+        raise ValueError(
+            f"`pixel_values` must have rank 5, {layout}. Received shape "
+            f"{shape}.{hint}"
+        )
+    if data_format == "channels_first":
+        num_channels, height, width = shape[2], shape[3], shape[4]
+    else:
+        height, width, num_channels = shape[2], shape[3], shape[4]
+    if _dims_differ(num_channels, channels):
+        raise ValueError(
+            f"`pixel_values` must have {channels} channels (RGB) in layout "
+            f"{layout}. Received shape {shape}. Convert grayscale or RGBA "
+            "frames to RGB first."
+        )
+    for name, size in (("height", height), ("width", width)):
+        if size is not None and size % patch_size:
+            raise ValueError(
+                f"The frame {name} ({size}) must be a multiple of the patch "
+                f"size {patch_size}. Resize or crop the frames, for example "
+                "with `VideoPrismVideoConverter`. Received `pixel_values` "
+                f"of shape {shape}."
+            )
+
+
+def check_frame_padding_mask(frame_padding_mask, pixel_values):
+    if frame_padding_mask is None:
+        return
+    mask_shape = static_shape(frame_padding_mask)
+    video_shape = static_shape(pixel_values)
+    if mask_shape is None or video_shape is None:
+        return
+    if len(mask_shape) != 2 or any(
+        _dims_differ(a, b) for a, b in zip(mask_shape, video_shape[:2])
+    ):
+        raise ValueError(
+            "`frame_padding_mask` must have shape (B, T) matching the first "
+            f"two axes of `pixel_values` {video_shape}, with 1 for real "
+            f"frames and 0 for padding. Received shape {mask_shape}."
+        )
+
+
+def check_text_inputs(token_ids, padding_mask):
+    ids_shape = static_shape(token_ids)
+    mask_shape = static_shape(padding_mask)
+    if ids_shape is None or mask_shape is None:
+        return
+    if len(ids_shape) != 2:
+        raise ValueError(
+            "`token_ids` must have shape (B, L). Received shape "
+            f"{ids_shape}. Use `VideoPrismTokenizer` to pack texts."
+        )
+    if len(mask_shape) != 2 or any(
+        _dims_differ(a, b) for a, b in zip(ids_shape, mask_shape)
+    ):
+        raise ValueError(
+            "`padding_mask` must have the shape of `token_ids` "
+            f"{ids_shape} (1 = real token, 0 = padding). Received shape "
+            f"{mask_shape}."
+        )
+
+
+def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
+    """Returns the complete input dict of a VideoPrism model, validated.
+
+    Args:
+        inputs: a tensor (video-only models) or a dict of the model inputs.
+        has_text: bool. Whether the model has a text tower.
+        patch_size: int. The model's patch size.
+        channels: int. The expected channel count.
+        data_format: str. `"channels_last"` or `"channels_first"`.
+
+    Returns:
+        A dict with every input key of the model; an absent
+        `frame_padding_mask` is `None` (all frames real).
+    """
+    if not isinstance(inputs, dict):
+        if has_text:
+            raise ValueError(
+                "A video-text VideoPrism model takes a dict with "
+                "`pixel_values`, `token_ids` and `padding_mask`. To encode "
+                "videos alone call `get_video_embeddings(pixel_values)`; for "
+                "texts alone, `get_text_embeddings(token_ids, padding_mask)`."
+            )
+        inputs = {PIXEL_VALUES: inputs}
+    allowed = {PIXEL_VALUES, FRAME_PADDING_MASK}
+    required = {PIXEL_VALUES}
+    if has_text:
+        allowed |= set(TEXT_INPUTS)
+        required |= set(TEXT_INPUTS)
+    elif any(key in inputs for key in TEXT_INPUTS):
+        raise ValueError(
+            "This VideoPrism backbone is video-only (`num_text_layers=0`) "
+            "and takes no `token_ids` or `padding_mask`. Load a video-text "
+            "(LvT) preset to encode text."
+        )
+    unknown = sorted(set(inputs) - allowed)
+    missing = sorted(required - set(inputs))
+    if unknown or missing:
+        raise ValueError(
+            f"Expected the input keys {sorted(allowed)} (`{FRAME_PADDING_MASK}`"
+            f" is optional). Missing: {missing}. Unknown: {unknown}."
+        )
+    inputs = {**inputs}
+    inputs.setdefault(FRAME_PADDING_MASK, None)
+    check_pixel_values(inputs[PIXEL_VALUES], patch_size, channels, data_format)
+    check_frame_padding_mask(inputs[FRAME_PADDING_MASK], inputs[PIXEL_VALUES])
+    if has_text:
+        check_text_inputs(inputs[TOKEN_IDS], inputs[PADDING_MASK])
+    return inputs
