@@ -12,5 +12,9 @@ from keras_hub.src.utils.preset_utils import get_preset_loader  # noqa: F401
 from keras_hub.src.utils.preset_utils import load_json  # noqa: F401
 from keras_hub.src.utils.python_utils import classproperty  # noqa: F401
 from keras_hub.src.utils.tensor_utils import (  # noqa: F401
+    convert_preprocessing_outputs_python,
+)
+from keras_hub.src.utils.tensor_utils import in_tf_function  # noqa: F401
+from keras_hub.src.utils.tensor_utils import (  # noqa: F401
     preprocessing_function,
 )
