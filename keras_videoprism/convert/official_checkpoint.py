@@ -93,8 +93,10 @@ def _load_norm(assign, ckpt, norm, key, layer=None, num_layers=None):
 
 
 def _load_dense(assign, ckpt, dense, key, layer=None, num_layers=None):
-    assign(dense.kernel, ckpt.get(f"{key}/kernel", layer, num_layers), [key])
-    assign(dense.bias, ckpt.get(f"{key}/bias", layer, num_layers), [key])
+    for name in ("kernel", "bias"):
+        full_key = f"{key}/{name}"
+        value = ckpt.get(full_key, layer, num_layers)
+        assign(getattr(dense, name), value, [full_key])
 
 
 def _heads(ckpt, key, dims, layer=None, num_layers=None):
@@ -110,7 +112,7 @@ def _load_output(assign, ckpt, dense, key, dims, layer=None, num_layers=None):
     w = ckpt.get(f"{key}/w", layer, num_layers, (hidden, heads, width))
     # `post/w` is [D, n, h] but maps heads to D: transpose, never reshape.
     assign(dense.kernel, w.reshape(hidden, heads * width).T, [f"{key}/w"])
-    assign(dense.bias, ckpt.get(f"{key}/b", layer, num_layers), [key])
+    assign(dense.bias, ckpt.get(f"{key}/b", layer, num_layers), [f"{key}/b"])
 
 
 def _load_stack(assign, ckpt, stack, key):

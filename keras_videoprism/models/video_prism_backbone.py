@@ -313,7 +313,10 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         )
 
     def __call__(self, inputs, *args, **kwargs):
-        return super().__call__(self.standardize_inputs(inputs), *args, **kwargs)
+        inputs = inputs_lib.fill_symbolic_frame_mask(
+            self.standardize_inputs(inputs)
+        )
+        return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs, *args, **kwargs):
         # JAX's `predict`/`fit` reach `call` through `stateless_call`.

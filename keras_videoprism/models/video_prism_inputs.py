@@ -5,6 +5,7 @@ model accepts dicts without the optional `frame_padding_mask`. Mistakes get a
 `ValueError` that names the problem and the fix before any backend op runs.
 """
 
+import keras
 import numpy as np
 
 PIXEL_VALUES = "pixel_values"
@@ -148,4 +149,20 @@ def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
     check_frame_padding_mask(inputs[FRAME_PADDING_MASK], inputs[PIXEL_VALUES])
     if has_text:
         check_text_inputs(inputs[TOKEN_IDS], inputs[PADDING_MASK])
+    return inputs
+
+
+def fill_symbolic_frame_mask(inputs):
+    """Gives a symbolic call without `frame_padding_mask` an all-ones mask.
+
+    Keras cannot infer output specs through a `None` optional input, so a
+    functional graph built on the model gets an explicit mask of real frames
+    (numerically the same as no mask). Eager inputs are returned unchanged.
+    """
+    video = inputs[PIXEL_VALUES]
+    if inputs[FRAME_PADDING_MASK] is None and isinstance(
+        video, keras.KerasTensor
+    ):
+        frames = keras.ops.ones_like(video[:, :, 0, 0, 0], dtype="int32")
+        inputs = {**inputs, FRAME_PADDING_MASK: frames}
     return inputs
