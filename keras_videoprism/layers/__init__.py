@@ -25,6 +25,9 @@ from keras_videoprism.layers.video_prism_transformer import (
 from keras_videoprism.layers.video_prism_transformer import (
     VideoPrismTransformerStack,
 )
+from keras_videoprism.layers.video_prism_video_converter import (
+    VideoPrismVideoConverter,
+)
 
 __all__ = [
     "VideoPrismAttention",
@@ -36,4 +39,5 @@ __all__ = [
     "VideoPrismTextEncoder",
     "VideoPrismTransformerBlock",
     "VideoPrismTransformerStack",
+    "VideoPrismVideoConverter",
 ]
