@@ -6,15 +6,31 @@ from keras import ops
 MASKED_LOGIT = -0.7 * 3.4028234663852886e38
 
 
+# Attention over more (query, key) pairs than this, per batch row and head,
+# runs in query chunks: the LvT auxiliary encoder's 4096 x 4096 logits would
+# otherwise be materialised whole. Rows of a softmax are independent, so
+# chunking changes no number.
+MAX_LOGITS_PER_CHUNK = 2**22
+
+
 def soft_capped_attention(
-    query, key, value, mask=None, soft_cap=None, dropout=None, training=None
+    query,
+    key,
+    value,
+    mask=None,
+    soft_cap=None,
+    dropout=None,
+    training=None,
+    max_logits_per_chunk=MAX_LOGITS_PER_CHUNK,
 ):
     """Scaled dot-product attention with a tanh soft cap on the logits.
 
     The query must already carry its scale. The logits are capped as
     `c * tanh(logits / c)` *before* masking, masked logits are replaced by a
     large negative constant, and the softmax runs in float32, as in the
-    official VideoPrism attention. In the einsums `n` is the head axis and
+    official VideoPrism attention. Long sequences are processed in query
+    chunks of at most `max_logits_per_chunk` logits per batch row and head
+    (when the lengths are static). In the einsums `n` is the head axis and
     `h` the head width.
 
     Args:
@@ -26,10 +42,39 @@ def soft_capped_attention(
         soft_cap: optional float `c`; `None` or `<= 0` disables the cap.
         dropout: optional `keras.layers.Dropout` applied to the weights.
         training: bool, forwarded to `dropout`.
+        max_logits_per_chunk: int. Chunking threshold.
 
     Returns:
         The context, a tensor of shape `(B, Sq, n, h)` in the query's dtype.
     """
+    query_length, key_length = query.shape[1], key.shape[1]
+    if (
+        isinstance(query_length, int)
+        and isinstance(key_length, int)
+        and query_length * key_length > max_logits_per_chunk
+    ):
+        chunk = max(1, max_logits_per_chunk // key_length)
+        contexts = []
+        for start in range(0, query_length, chunk):
+            chunk_mask = mask
+            if mask is not None and mask.shape[-2] != 1:
+                chunk_mask = mask[..., start : start + chunk, :]
+            contexts.append(
+                _attention(
+                    query[:, start : start + chunk],
+                    key,
+                    value,
+                    chunk_mask,
+                    soft_cap,
+                    dropout,
+                    training,
+                )
+            )
+        return ops.concatenate(contexts, axis=1)
+    return _attention(query, key, value, mask, soft_cap, dropout, training)
+
+
+def _attention(query, key, value, mask, soft_cap, dropout, training):
     logits = ops.einsum("bqnh,bknh->bnqk", query, key)
     logits = ops.cast(logits, "float32")
     if soft_cap is not None and soft_cap > 0:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_videoprism import layers
+from keras_videoprism.layers.video_prism_attention import soft_capped_attention
 from keras_videoprism.layers.video_prism_position_embedding import (
     antialiased_resize_weights,
 )
@@ -43,9 +44,7 @@ class ResizeWeightsTest(TestCase):
             expected = keras.ops.image.resize(
                 table[None], grid, interpolation="bilinear", antialias=True
             )[0]
-            self.assertAllClose(
-                layer.resized_table(grid), expected, atol=1e-5
-            )
+            self.assertAllClose(layer.resized_table(grid), expected, atol=1e-5)
 
 
 def test_sinusoidal_positions_official_layout():
@@ -126,3 +125,21 @@ def test_layer_config_round_trip(cls, kwargs, inputs):
     assert tuple(shape) == output.shape
     serialized = keras.saving.serialize_keras_object(layer)
     assert serialized["registered_name"] == f"keras_videoprism>{cls.__name__}"
+
+
+def test_query_chunked_attention_is_exact():
+    rng = np.random.default_rng(0)
+    query, key, value = (
+        rng.normal(size=(2, 37, 3, 4)).astype("float32") for _ in range(3)
+    )
+    causal = np.tril(np.ones((37, 37), bool))[None, None]
+    for mask in (None, causal):
+        whole = soft_capped_attention(query, key, value, mask, soft_cap=5.0)
+        chunked = soft_capped_attention(
+            query, key, value, mask, soft_cap=5.0, max_logits_per_chunk=300
+        )
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(chunked),
+            keras.ops.convert_to_numpy(whole),
+            atol=1e-6,
+        )

@@ -1,0 +1,262 @@
+"""Side-by-side forward benchmark of VideoPrism implementations.
+
+Runs each implementation in its own child process (so peak memory is its
+own), on the same configuration and the same random input, and prints the
+median latency, its spread, throughput, peak resident memory and the ratio
+against ours, all from one run:
+
+* `ours`: `keras_videoprism.models.VideoPrismBackbone` through
+  `predict_on_batch` (compiled with XLA on JAX and TensorFlow);
+* `keras_hub`: `keras_hub.models.VideoPrismBackbone`, same config and
+  input, through `predict_on_batch`;
+* `transformers` (torch backend only): `VideoPrismVisionModel` (or the
+  video-text model with `--multimodal`) in eager mode, and compiled with
+  `torch.compile` as `transformers_compiled`.
+
+Usage:
+
+```shell
+KERAS_BACKEND=jax python benchmarks/benchmark.py --frames 16 --size 288
+KERAS_BACKEND=torch python benchmarks/benchmark.py --frames 8 --size 144 \
+    --implementations ours keras_hub transformers
+```
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {
+    "base": dict(
+        hidden_dim=768,
+        intermediate_dim=3072,
+        num_heads=12,
+        num_spatial_layers=12,
+        num_temporal_layers=4,
+        num_frames=16,
+    ),
+    "tiny": dict(
+        hidden_dim=32,
+        intermediate_dim=64,
+        num_heads=4,
+        num_spatial_layers=1,
+        num_temporal_layers=1,
+        num_frames=4,
+    ),
+}
+PATCH_SIZE = 18
+TEXT_LENGTH = 64
+
+
+def keras_kwargs(args):
+    config = dict(CONFIGS[args.config])
+    kwargs = dict(
+        patch_size=PATCH_SIZE,
+        num_auxiliary_layers=2,
+        attention_logit_soft_cap=50.0,
+        image_shape=(args.size, args.size, 3),
+        **config,
+    )
+    kwargs["num_frames"] = args.frames
+    if args.multimodal:
+        kwargs.update(vocabulary_size=32000, num_text_layers=12)
+    return kwargs
+
+
+def make_inputs(args):
+    rng = np.random.default_rng(0)
+    video = rng.random(
+        (args.batch, args.frames, args.size, args.size, 3), dtype="float32"
+    )
+    if not args.multimodal:
+        return video
+    ids = rng.integers(1, 32000, (args.batch, TEXT_LENGTH)).astype("int32")
+    mask = np.ones((args.batch, TEXT_LENGTH), "int32")
+    return {"pixel_values": video, "token_ids": ids, "padding_mask": mask}
+
+
+def keras_forward(args):
+    if args.implementation == "ours":
+        from keras_videoprism.models import VideoPrismBackbone
+    else:
+        from keras_hub.models import VideoPrismBackbone
+    model = VideoPrismBackbone(**keras_kwargs(args))
+    inputs = make_inputs(args)
+    return lambda: model.predict_on_batch(inputs)
+
+
+def transformers_forward(args):
+    import torch
+    import transformers
+
+    dims = CONFIGS[args.config]
+    vision = transformers.VideoPrismVisionConfig(
+        image_size=args.size,
+        num_frames=args.frames,
+        hidden_size=dims["hidden_dim"],
+        intermediate_size=dims["intermediate_dim"],
+        num_attention_heads=dims["num_heads"],
+        num_spatial_layers=dims["num_spatial_layers"],
+        num_temporal_layers=dims["num_temporal_layers"],
+    )
+    if args.multimodal:
+        text = transformers.VideoPrismTextConfig(
+            hidden_size=dims["hidden_dim"],
+            intermediate_size=4 * dims["hidden_dim"],
+            num_attention_heads=dims["num_heads"],
+            num_hidden_layers=12,
+            vocab_size=32000,
+        )
+        config = transformers.VideoPrismConfig(
+            vision_config=vision.to_dict(), text_config=text.to_dict()
+        )
+        model = transformers.VideoPrismClipModel(config)
+    else:
+        model = transformers.VideoPrismVisionModel(vision)
+    model.eval()
+    inputs = make_inputs(args)
+    video = inputs["pixel_values"] if args.multimodal else inputs
+    # transformers takes channels-first frames: (B, T, C, H, W).
+    video = torch.from_numpy(
+        np.ascontiguousarray(video.transpose(0, 1, 4, 2, 3))
+    )
+    if args.multimodal:
+        kwargs = dict(
+            pixel_values_videos=video,
+            input_ids=torch.from_numpy(inputs["token_ids"]).long(),
+            attention_mask=torch.from_numpy(inputs["padding_mask"]).long(),
+        )
+    else:
+        kwargs = dict(pixel_values_videos=video)
+    if args.implementation == "transformers_compiled":
+        model = torch.compile(model)
+
+    def forward():
+        with torch.no_grad():
+            return model(**kwargs)
+
+    return forward
+
+
+def run_worker(args):
+    """Times one implementation in this process and prints a JSON line."""
+    if args.implementation.startswith("transformers"):
+        forward = transformers_forward(args)
+    else:
+        forward = keras_forward(args)
+    start = time.perf_counter()
+    forward()
+    first_call = time.perf_counter() - start
+    for _ in range(args.warmup):
+        forward()
+    times = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        forward()
+        times.append(time.perf_counter() - start)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median = statistics.median(times)
+    print(
+        json.dumps(
+            {
+                "implementation": args.implementation,
+                "median_s": median,
+                "min_s": min(times),
+                "max_s": max(times),
+                "clips_per_s": args.batch / median,
+                "first_call_s": first_call,
+                "peak_rss_mb": peak_mb,
+            }
+        )
+    )
+
+
+def run_all(args, argv):
+    import keras
+
+    backend = keras.config.backend()
+    results = []
+    for implementation in args.implementations:
+        if implementation.startswith("transformers") and backend != "torch":
+            continue
+        command = [sys.executable, __file__, "--worker", implementation]
+        command += argv
+        completed = subprocess.run(
+            command, capture_output=True, text=True, env=os.environ
+        )
+        lines = [
+            line
+            for line in completed.stdout.splitlines()
+            if line.startswith("{")
+        ]
+        if completed.returncode or not lines:
+            print(f"{implementation} failed:\n{completed.stderr[-2000:]}")
+            continue
+        results.append(json.loads(lines[-1]))
+    print_table(results, args, backend)
+    return results
+
+
+def print_table(results, args, backend):
+    mode = "video-text" if args.multimodal else "video"
+    print(
+        f"backend={backend} config={args.config} {mode} batch={args.batch} "
+        f"input={args.frames}x{args.size}x{args.size} runs={args.runs}"
+    )
+    ours = next((r for r in results if r["implementation"] == "ours"), None)
+    header = (
+        f"{'implementation':24s} {'median s':>9s} {'min-max s':>13s} "
+        f"{'clips/s':>8s} {'peak MB':>8s} {'ours/this':>9s}"
+    )
+    print(header)
+    for r in results:
+        ratio = ""
+        if ours is not None:
+            ratio = f"{ours['median_s'] / r['median_s']:.2f}"
+        spread = f"{r['min_s']:.3f}-{r['max_s']:.3f}"
+        print(
+            f"{r['implementation']:24s} {r['median_s']:9.3f} {spread:>13s} "
+            f"{r['clips_per_s']:8.2f} {r['peak_rss_mb']:8.0f} {ratio:>9s}"
+        )
+    print("ours/this < 1 means ours is faster (latency ratio).")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="base")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--size", type=int, default=288)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--multimodal", action="store_true")
+    parser.add_argument(
+        "--implementations",
+        nargs="+",
+        default=["ours", "keras_hub", "transformers", "transformers_compiled"],
+    )
+    parser.add_argument("--worker", dest="implementation", default=None)
+    args = parser.parse_args(argv)
+    if args.size % PATCH_SIZE:
+        parser.error(f"--size must be a multiple of {PATCH_SIZE}")
+    return args
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.implementation:
+        run_worker(args)
+    else:
+        run_all(args, argv)
+
+
+if __name__ == "__main__":
+    main()

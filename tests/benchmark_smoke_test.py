@@ -1,0 +1,30 @@
+"""The benchmark runs end to end (no timing is asserted)."""
+
+import subprocess
+import sys
+
+from benchmarks import benchmark
+
+
+def test_benchmark_smoke_run():
+    result = subprocess.run(
+        [
+            sys.executable,
+            benchmark.__file__,
+            "--config=tiny",
+            "--frames=2",
+            "--size=36",
+            "--runs=1",
+            "--warmup=0",
+            "--implementations",
+            "ours",
+            "keras_hub",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ours ") for line in lines), result.stdout
+    assert any(line.startswith("keras_hub ") for line in lines), result.stdout
+    assert "failed" not in result.stdout
