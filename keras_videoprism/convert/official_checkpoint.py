@@ -12,6 +12,9 @@ import os
 import numpy as np
 
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
+from keras_videoprism.models.video_prism_video_classifier import (
+    VideoPrismVideoClassifier,
+)
 
 ENCODER = "FactorizedEncoder"
 CLIP = "FactorizedVideoCLIP"
@@ -118,7 +121,11 @@ def _load_output(assign, ckpt, dense, key, dims, layer=None, num_layers=None):
 def _load_stack(assign, ckpt, stack, key):
     """A scanned `x_layers` stack: index `i` of the leading axis is block i."""
     n = stack.num_layers
-    dims = (stack.hidden_dim, stack.num_heads, stack.hidden_dim // stack.num_heads)
+    dims = (
+        stack.hidden_dim,
+        stack.num_heads,
+        stack.hidden_dim // stack.num_heads,
+    )
     primer = stack.norm_policy == "primer_hybrid"
     for i, block in enumerate(stack.blocks):
         attention = f"{key}/self_attention"
@@ -324,7 +331,9 @@ def load_official_weights(model, official_class, arrays):
     if official_class == CLASSIFIER:
         backbone = model.backbone
         load_video_encoder(assign, ckpt, backbone, "params/encoder/")
-        load_attention_pooler(assign, ckpt, model.pooler, "params/atten_pooler/")
+        load_attention_pooler(
+            assign, ckpt, model.pooler, "params/atten_pooler/"
+        )
         _load_dense(
             assign, ckpt, model.output_dense, "params/projection/linear"
         )
@@ -343,7 +352,9 @@ def load_official_weights(model, official_class, arrays):
             model.video_pooler,
             "params/contrastive_vision_pooler/",
         )
-        _load_text_encoder(assign, ckpt, model.text_encoder, "params/text_encoder/")
+        _load_text_encoder(
+            assign, ckpt, model.text_encoder, "params/text_encoder/"
+        )
     else:
         load_video_encoder(assign, ckpt, model, "params/")
     ckpt.check_all_used()
@@ -404,10 +415,6 @@ def from_official_checkpoint(path, official_config, dtype=None):
     backbone = VideoPrismBackbone(**kwargs, dtype=dtype)
     model = backbone
     if official_class == CLASSIFIER:
-        from keras_videoprism.models.video_prism_video_classifier import (
-            VideoPrismVideoClassifier,
-        )
-
         num_classes = _required(constructor_args, "num_classes", CLASSIFIER)
         model = VideoPrismVideoClassifier(
             backbone=backbone, num_classes=num_classes, preprocessor=None

@@ -20,6 +20,8 @@ from keras_videoprism.layers.video_prism_transformer import (
     VideoPrismTransformerStack,
 )
 from keras_videoprism.models import video_prism_inputs as inputs_lib
+from keras_videoprism.models import video_prism_preset_loader
+from keras_videoprism.utils.keras_hub_compat import classproperty
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
@@ -296,6 +298,43 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         self.data_format = data_format
         self.num_channels = channels
 
+    # --- Presets (see `video_prism_preset_loader`) ------------------------
+    @classproperty
+    def presets(cls):
+        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
+        return video_prism_preset_loader.presets()
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Instantiates a `VideoPrismBackbone` from a preset.
+
+        `preset` is a name of `VideoPrismBackbone.presets` (resolved to its
+        Kaggle handle), a `kaggle://` or `hf://` handle, or a directory.
+        It may hold a preset of ours (`save_to_preset()`), a keras-hub
+        VideoPrism preset or a transformers VideoPrism checkpoint; the last
+        two are converted on load.
+
+        Args:
+            preset: str. A preset name, handle or directory.
+            load_weights: bool. If `False`, the weights are randomly
+                initialized. Defaults to `True`.
+            **kwargs: other constructor arguments, e.g. `dtype`.
+
+        Returns:
+            A `VideoPrismBackbone`.
+
+        Example:
+
+        ```python
+        backbone = keras_videoprism.models.VideoPrismBackbone.from_preset(
+            "videoprism_lvt_public_v1_base"
+        )
+        ```
+        """
+        return video_prism_preset_loader.from_preset(
+            cls, preset, load_weights=load_weights, **kwargs
+        )
+
     @property
     def has_text_encoder(self):
         """Whether this is a video-text (LvT) backbone."""
@@ -483,6 +522,69 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         inputs_lib.check_text_inputs(token_ids, padding_mask)
         embeddings = self.text_encoder(token_ids, padding_mask)
         return self._maybe_normalize(embeddings, normalize)
+
+    @staticmethod
+    def get_layout_map(
+        device_mesh,
+        model_parallel_dim_name="model",
+        data_parallel_dim_name="batch",
+    ):
+        """A `keras.distribution.LayoutMap` for `ModelParallel` training.
+
+        Every transformer (spatial, temporal, auxiliary, text) is sharded the
+        Megatron way: the fused QKV projection and the first MLP layer split
+        their output features over the model axis, the attention output
+        projection and the second MLP layer their input features, so each
+        block needs one reduction per branch. The poolers' projections and
+        the token embedding are sharded the same way; everything else
+        (norms, position tables, patch projection) is replicated.
+
+        Args:
+            device_mesh: `keras.distribution.DeviceMesh`.
+            model_parallel_dim_name: str. The mesh axis that shards weights.
+                Defaults to `"model"`.
+            data_parallel_dim_name: str. The mesh axis that shards the batch.
+                Defaults to `"batch"`.
+
+        Returns:
+            A `keras.distribution.LayoutMap`.
+
+        Example:
+
+        ```python
+        devices = keras.distribution.list_devices()
+        mesh = keras.distribution.DeviceMesh(
+            (2, 4), ["batch", "model"], devices
+        )
+        layout_map = VideoPrismBackbone.get_layout_map(mesh)
+        keras.distribution.set_distribution(
+            keras.distribution.ModelParallel(
+                layout_map=layout_map, batch_dim_name="batch"
+            )
+        )
+        backbone = VideoPrismBackbone.from_preset(...)
+        ```
+        """
+        for name in (model_parallel_dim_name, data_parallel_dim_name):
+            if name not in device_mesh.axis_names:
+                raise ValueError(
+                    f"{name!r} is not an axis of the device mesh "
+                    f"{device_mesh.axis_names}."
+                )
+        model = model_parallel_dim_name
+        layout_map = keras.distribution.LayoutMap(device_mesh)
+        column = (
+            r"(qkv_projection|mlp_intermediate|query_projection"
+            r"|key_value_projection)"
+        )
+        row = (
+            r"(attention/output_projection|mlp_output|pooler/output_projection)"
+        )
+        layout_map[rf".*{column}/kernel"] = (None, model)
+        layout_map[rf".*{column}/bias"] = (model,)
+        layout_map[rf".*{row}/kernel"] = (model, None)
+        layout_map[r".*token_embedding/embeddings"] = (model, None)
+        return layout_map
 
     def get_config(self):
         config = super().get_config()

@@ -37,7 +37,9 @@ distribution = keras.distribution.ModelParallel(
 keras.distribution.set_distribution(distribution)
 sharded = VideoPrismBackbone(**kwargs)
 sharded.set_weights(reference.get_weights())
-kernels = [w for w in sharded.weights if w.path.endswith("qkv_projection/kernel")]
+kernels = [
+    w for w in sharded.weights if w.path.endswith("qkv_projection/kernel")
+]
 assert len(kernels) == 4, [w.path for w in kernels]
 for kernel in kernels:
     spec = kernel.value.sharding.spec
@@ -57,7 +59,8 @@ model.compile(
     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
 )
 before = [np.array(w) for w in sharded.weights]
-model.fit(inputs["pixel_values"], np.arange(8) % 2, batch_size=8, epochs=1, verbose=0)
+labels = np.arange(8) % 2
+model.fit(inputs["pixel_values"], labels, batch_size=8, epochs=1, verbose=0)
 changed = sum(
     not np.array_equal(a, np.array(w)) for a, w in zip(before, sharded.weights)
 )
