@@ -1,0 +1,127 @@
+import keras
+import keras_hub
+
+from keras_videoprism.layers.video_prism_video_converter import (
+    VideoPrismVideoConverter,
+)
+from keras_videoprism.models import video_prism_preset_loader
+from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
+from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.utils.keras_hub_compat import preprocessing_function
+
+
+@keras.saving.register_keras_serializable(package="keras_videoprism")
+class VideoPrismVideoClassifierPreprocessor(keras_hub.models.Preprocessor):
+    """Preprocessor of `VideoPrismVideoClassifier`: raw videos in, frames out.
+
+    Runs a `VideoPrismVideoConverter` over the videos (temporal sampling to
+    `num_frames`, scaling of integer pixels to `[0, 1]`, resizing) and
+    passes the labels and sample weights through unchanged. The classifier
+    calls it inside `fit()`, `evaluate()` and `predict()`; it can also be
+    mapped over a `tf.data.Dataset` (batched or not) whatever the Keras
+    backend, with the classifier's `preprocessor` set to `None`.
+
+    Loading it from a preset that holds only a backbone (no
+    `video_converter.json`) gives a converter to the backbone's trained
+    frame count and size.
+
+    Args:
+        video_converter: `VideoPrismVideoConverter` or `None`. `None` passes
+            the videos through unchanged. Defaults to `None`.
+        **kwargs: other arguments of `keras_hub.models.Preprocessor`.
+
+    Call arguments:
+        x: one video `(T, H, W, 3)` or a batch `(B, T, H, W, 3)` of any
+            frame count and size, `uint8` in `[0, 255]` or float in
+            `[0, 1]`.
+        y: labels, passed through. Defaults to `None`.
+        sample_weight: sample weights, passed through. Defaults to `None`.
+
+    Returns:
+        `x` as `pixel_values` `(..., num_frames, height, width, 3)`, or the
+        tuple `(x, y)` or `(x, y, sample_weight)` when labels are given.
+
+    Example:
+
+    ```python
+    converter = keras_videoprism.layers.VideoPrismVideoConverter(
+        num_frames=16, image_size=(288, 288)
+    )
+    preprocessor = (
+        keras_videoprism.models.VideoPrismVideoClassifierPreprocessor(
+            video_converter=converter
+        )
+    )
+    videos = np.random.randint(0, 256, (2, 48, 240, 320, 3), "uint8")
+    pixel_values, labels = preprocessor(videos, np.array([0, 1]))
+
+    # In a `tf.data` pipeline, one clip at a time.
+    ds = tf.data.Dataset.from_tensor_slices((videos, [0, 1]))
+    ds = ds.map(preprocessor).batch(2)
+    ```
+    """
+
+    backbone_cls = VideoPrismBackbone
+    video_converter_cls = VideoPrismVideoConverter
+
+    def __init__(self, video_converter=None, **kwargs):
+        super().__init__(**kwargs)
+        self.video_converter = video_converter
+
+    @preprocessing_function
+    def call(self, x, y=None, sample_weight=None):
+        if self.video_converter is not None:
+            x = self.video_converter(x)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    @classproperty
+    def presets(cls):
+        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
+        return video_prism_preset_loader.presets()
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Instantiates the preprocessor from a preset.
+
+        Args:
+            preset: str. A preset name of `presets`, a handle (`kaggle://`,
+                `hf://`) or a preset directory.
+            **kwargs: constructor arguments, e.g. `video_converter`.
+
+        Returns:
+            A `VideoPrismVideoClassifierPreprocessor`.
+
+        Example:
+
+        ```python
+        preprocessor = (
+            keras_videoprism.models.VideoPrismVideoClassifierPreprocessor
+            .from_preset("videoprism_public_v1_base")
+        )
+        ```
+        """
+        return video_prism_preset_loader.from_preset(cls, preset, **kwargs)
+
+    @classmethod
+    def _add_missing_kwargs(cls, loader, kwargs):
+        if "video_converter" not in kwargs:
+            kwargs["video_converter"] = _load_video_converter(
+                loader, cls.video_converter_cls
+            )
+        return super()._add_missing_kwargs(loader, kwargs)
+
+
+def _load_video_converter(loader, converter_cls):
+    """The preset's video converter, or one made for its backbone.
+
+    A backbone-only preset of ours has no `video_converter.json`; it gets a
+    converter to the frame count and size the backbone was trained at, as
+    presets of other formats do.
+    """
+    try:
+        return loader.load_video_converter(converter_cls)
+    except FileNotFoundError:
+        config = video_prism_preset_loader.video_converter_config(
+            loader.config["config"]
+        )
+        return converter_cls(**config)
