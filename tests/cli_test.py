@@ -1,13 +1,24 @@
+import contextlib
+import io
 import os
+import shutil
+import tempfile
 
 import keras
 import numpy as np
+import pytest
 
 from keras_videoprism import cli
+from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
+from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.utils import load_video
 from keras_videoprism.utils import sample_video_path
+from tests.test_case import SHARED_OFFICIAL_DIR
 from tests.test_case import TestCase
+from tests.test_case import official_path
+
+T5_STYLE_SPM = SHARED_OFFICIAL_DIR / "videoprism_test_t5style.model"
 
 
 class EmbedCommandTest(TestCase):
@@ -31,3 +42,111 @@ class EmbedCommandTest(TestCase):
     def test_missing_video_is_a_clear_error(self):
         with self.assertRaisesRegex(FileNotFoundError, "missing.mp4"):
             cli.main(["embed", "missing.mp4", "--output", "unused.npy"])
+
+
+class PresetsCommandTest(TestCase):
+    def test_lists_names_and_metadata(self):
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            cli.main(["presets"])
+        text = output.getvalue()
+        self.assertIn("videoprism_lvt_public_v1_large\n", text)
+        self.assertIn("parameters: 114,365,184", text)
+        self.assertIn("frames: 8, frame size: 288x288", text)
+        self.assertIn(
+            "kaggle://keras/videoprism/keras/videoprism_public_v1_base/1",
+            text,
+        )
+
+
+@pytest.mark.skipif(
+    not T5_STYLE_SPM.exists(), reason="needs the ../shared fixtures"
+)
+class ConvertAndClassifyTest(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # A tiny video-text preset: the official `lvt_tiny` checkpoint with
+        # a T5-style SentencePiece model.
+        cls.preset = tempfile.mkdtemp()
+        cls.log = io.StringIO()
+        with contextlib.redirect_stdout(cls.log):
+            cli.main(
+                [
+                    "convert",
+                    str(official_path("lvt_tiny.checkpoint.npz")),
+                    cls.preset,
+                    "--official_config",
+                    str(official_path("lvt_tiny.config.json")),
+                    "--tokenizer",
+                    str(T5_STYLE_SPM),
+                ]
+            )
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.preset, ignore_errors=True)
+
+    def test_convert_writes_a_complete_preset(self):
+        files = set(os.listdir(self.preset))
+        self.assertTrue(
+            {"config.json", "model.weights.h5", "tokenizer.json"} <= files
+        )
+        self.assertIn("video_converter.json", files)
+        log = self.log.getvalue()
+        self.assertIn("VideoPrismBackbone: 119,488 parameters", log)
+        self.assertIn("vision_embeddings: max abs diff 0, mean 0", log)
+        self.assertIn("text_embeddings: max abs diff 0, mean 0", log)
+
+    def test_classify_sample_video(self):
+        labels = ["cooking", "shapes moving", "a dog"]
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            cli.main(
+                ["classify", sample_video_path(), "--preset", self.preset]
+                + ["--labels", *labels, "--temperature", "0.05"]
+            )
+        printed = {}
+        for line in output.getvalue().splitlines()[2:]:
+            percent, label = line.split("%  ")
+            printed[label] = float(percent) / 100
+        # The same computation by hand: the softmax over the prompts
+        # "a video of {label}." of similarity / temperature.
+        backbone = VideoPrismBackbone.from_preset(self.preset)
+        tokenizer = VideoPrismTokenizer(proto=str(T5_STYLE_SPM))
+        converter = VideoPrismVideoConverter(
+            num_frames=4, image_size=(16, 16), crop_to_aspect_ratio=True
+        )
+        frames = load_video(sample_video_path(), num_frames=4)
+        video = backbone.get_video_embeddings(converter(frames[None]))
+        prompts = tokenizer.pack([f"a video of {label}." for label in labels])
+        text = backbone.get_text_embeddings(
+            prompts["token_ids"], prompts["padding_mask"]
+        )
+        logits = keras.ops.matmul(video, keras.ops.transpose(text)) / 0.05
+        expected = keras.ops.convert_to_numpy(keras.ops.softmax(logits))[0]
+        self.assertAllClose(
+            [printed[label] for label in labels], expected, atol=1e-4
+        )
+        self.assertGreater(expected.min(), 1e-3)
+
+    def test_classify_defaults(self):
+        args = cli.build_parser().parse_args(
+            ["classify", "clip.mp4", "--labels", "a", "b"]
+        )
+        self.assertEqual(args.template, "a video of {}.")
+        self.assertEqual(args.temperature, 0.01)
+        self.assertEqual(args.preset, "videoprism_lvt_public_v1_base")
+
+
+class ConvertCommandErrorsTest(TestCase):
+    def test_official_checkpoint_needs_its_config(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        with self.assertRaisesRegex(SystemExit, "needs `--official_config`"):
+            cli.main(
+                [
+                    "convert",
+                    str(official_path("video_tiny.checkpoint.npz")),
+                    output,
+                ]
+            )
+        self.assertFalse(os.path.exists(output))

@@ -64,4 +64,3 @@ class TestCase(unittest.TestCase):
         path = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, path, True)
         return path
-

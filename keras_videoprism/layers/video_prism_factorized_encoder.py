@@ -157,9 +157,7 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
             return spatial_features, features
         return features
 
-    def compute_output_shape(
-        self, inputs_shape, frame_padding_mask_shape=None
-    ):
+    def compute_output_shape(self, inputs_shape, frame_padding_mask_shape=None):
         batch, frames, rows, columns, _ = inputs_shape
         num_patches = None
         if rows is not None and columns is not None:

@@ -24,7 +24,9 @@ class VideoPrismL2Normalization(keras.layers.Layer):
 
     def call(self, inputs):
         x = ops.cast(inputs, "float32")
-        x = x * ops.rsqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
+        x = x * ops.rsqrt(
+            ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12
+        )
         return ops.cast(x, self.compute_dtype)
 
     def compute_output_shape(self, inputs_shape):

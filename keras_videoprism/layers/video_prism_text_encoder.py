@@ -138,7 +138,9 @@ class VideoPrismTextEncoder(keras.layers.Layer):
     def call(self, token_ids, padding_mask, training=None):
         batch, length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
         scale = math.sqrt(self.hidden_dim)
-        x = self.token_embedding(token_ids) * ops.cast(scale, self.compute_dtype)
+        x = self.token_embedding(token_ids) * ops.cast(
+            scale, self.compute_dtype
+        )
         positions = sinusoidal_positions(length, self.hidden_dim)
         x = x + ops.cast(positions, x.dtype)[None]
         class_token = ops.cast(self.class_token * scale, x.dtype)

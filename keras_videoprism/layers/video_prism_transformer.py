@@ -139,7 +139,9 @@ class VideoPrismTransformerBlock(keras.layers.Layer):
         keep = None
         if padding_mask is not None:
             keep = ops.cast(padding_mask, x.dtype)[..., None]
-        h = _activation(self.mlp_intermediate(self.mlp_norm(x)), self.activation)
+        h = _activation(
+            self.mlp_intermediate(self.mlp_norm(x)), self.activation
+        )
         if keep is not None:
             h = h * keep
         h = self.mlp_output(h)

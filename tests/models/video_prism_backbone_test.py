@@ -31,17 +31,45 @@ TINY_TEXT = dict(TINY, vocabulary_size=50, num_text_layers=1)
 OFFICIAL_CONFIGS = {
     "videoprism_public_v1_base": (768, 12, 12, 3072, 16, 0, "pre", 114365184),
     "videoprism_public_v1_large": (
-        1024, 16, 24, 4096, 8, 0, "pre", 353965056,
+        1024,
+        16,
+        24,
+        4096,
+        8,
+        0,
+        "pre",
+        353965056,
     ),
     "videoprism_v1_giant": (1408, 16, 40, 6144, 8, 0, "pre", 1112755072),
     "videoprism_lvt_public_v1_base": (
-        768, 12, 12, 3072, 16, 12, "pre", 247623424,
+        768,
+        12,
+        12,
+        3072,
+        16,
+        12,
+        "pre",
+        247623424,
     ),
     "videoprism_lvt_public_v1_large": (
-        1024, 16, 24, 4096, 8, 12, "pre", 579877120,
+        1024,
+        16,
+        24,
+        4096,
+        8,
+        12,
+        "pre",
+        579877120,
     ),
     "videoprism_lvt_v1_giant": (
-        1408, 16, 40, 6144, 8, 16, "primer_hybrid", 1621074016,
+        1408,
+        16,
+        40,
+        6144,
+        8,
+        16,
+        "primer_hybrid",
+        1621074016,
     ),
 }
 
@@ -166,7 +194,8 @@ class VideoPrismBackboneTest(TestCase):
             "counts = {}\n"
             "for name, kwargs in json.loads(sys.argv[1]).items():\n"
             "    with keras.StatelessScope(initialize_variables=False):\n"
-            "        counts[name] = VideoPrismBackbone(**kwargs).count_params()\n"
+            "        model = VideoPrismBackbone(**kwargs)\n"
+            "        counts[name] = model.count_params()\n"
             "print(json.dumps(counts))\n"
         )
         configs, expected = {}, {}
@@ -288,7 +317,11 @@ class VideoPrismBackboneSerializationTest(TestCase):
         )
         self.assert_round_trip(
             backbone,
-            {"pixel_values": random_video(), "token_ids": ids, "padding_mask": mask},
+            {
+                "pixel_values": random_video(),
+                "token_ids": ids,
+                "padding_mask": mask,
+            },
         )
 
     def test_channels_first(self):

@@ -12,7 +12,12 @@ from keras_videoprism.convert import from_official_checkpoint
 from tests.test_case import FIXTURE_ATOL
 from tests.test_case import load_official
 
-VIDEO_CASES = ("a_native", "b_interp_grow", "c_frame_paddings", "d_interp_shrink")
+VIDEO_CASES = (
+    "a_native",
+    "b_interp_grow",
+    "c_frame_paddings",
+    "d_interp_shrink",
+)
 TEXT_CASES = ("t16", "t64")
 
 
@@ -128,7 +133,10 @@ def test_fixture_parity(name):
     assert not failing, f"max abs errors above {FIXTURE_ATOL}: {failing}"
     # Every case of the fixture was compared.
     _, config, _ = load_official(name)
-    cases = config.get("cases") or {**config["video_cases"], **config["text_cases"]}
+    cases = config.get("cases") or {
+        **config["video_cases"],
+        **config["text_cases"],
+    }
     for case in cases:
         assert any(f"{case}/" in key for key in errors), case
 
