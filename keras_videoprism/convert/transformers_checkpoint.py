@@ -455,6 +455,10 @@ class TransformersPresetLoader(ConvertedPresetLoader):
                 cls, load_weights, load_task_weights, **kwargs
             )
         kwargs.setdefault("num_classes", len(self.source_config["id2label"]))
+        # transformers' classification pooler is `intermediate_size` wide.
+        kwargs.setdefault(
+            "pooler_attention_dim", self.source_config["intermediate_size"]
+        )
         task = super().load_task(cls, False, load_task_weights, **kwargs)
         if load_weights:
             weights = read_safetensors(self.preset)

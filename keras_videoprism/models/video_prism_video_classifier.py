@@ -59,6 +59,10 @@ class VideoPrismVideoClassifier(VideoClassifier):
             dense layer. Defaults to `0.0`.
         head_dtype: `None`, str or `keras.DTypePolicy`. The dtype policy
             of the head layers. Defaults to the backbone's.
+        pooler_attention_dim: int or None. Attention width of the pooler;
+            `None` gives `hidden_dim`, the official classifier's width
+            (transformers' classifiers use `intermediate_size`). Defaults
+            to `None`.
         **kwargs: other arguments of `keras_hub.models.Task`, e.g.
             `compile=False` or `name`.
 
@@ -123,6 +127,7 @@ class VideoPrismVideoClassifier(VideoClassifier):
         activation=None,
         dropout=0.0,
         head_dtype=None,
+        pooler_attention_dim=None,
         **kwargs,
     ):
         if not isinstance(backbone, VideoPrismBackbone):
@@ -156,7 +161,7 @@ class VideoPrismVideoClassifier(VideoClassifier):
         self.pooler = VideoPrismAttentionPooler(
             hidden_dim=hidden_dim,
             num_heads=backbone.num_heads,
-            attention_dim=hidden_dim,
+            attention_dim=pooler_attention_dim or hidden_dim,
             layer_norm_epsilon=backbone.layer_norm_epsilon,
             dtype=policy,
             name="pooler",
@@ -177,6 +182,7 @@ class VideoPrismVideoClassifier(VideoClassifier):
         self.activation = activation
         self.dropout = dropout
         self.head_dtype = head_dtype
+        self.pooler_attention_dim = pooler_attention_dim
 
         # === Functional Model ===
         inputs = {name: backbone.input[name] for name in VIDEO_INPUTS}
@@ -235,6 +241,7 @@ class VideoPrismVideoClassifier(VideoClassifier):
                 "activation": self.activation,
                 "dropout": self.dropout,
                 "head_dtype": _serialize_policy(self.head_dtype),
+                "pooler_attention_dim": self.pooler_attention_dim,
             }
         )
         return config

@@ -244,12 +244,13 @@ class TransformersClassifierTest(TestCase):
         self.assertAllClose(logits, logits_of(model, theirs), atol=FIXTURE_ATOL)
 
     def test_into_video_classifier_task(self):
-        # The task's pooler is hidden_size wide, as the official one:
-        # a checkpoint of that width loads whole.
+        # transformers' pooler is `intermediate_size` (64) wide where the
+        # official one is hidden_size (16) wide: the task takes either.
         directory = self.get_temp_dir()
-        model = classifier_checkpoint(directory, intermediate_size=16)
+        model = classifier_checkpoint(directory)
         classifier = VideoPrismVideoClassifier.from_preset(directory)
         self.assertEqual(classifier.num_classes, 3)
+        self.assertEqual(classifier.pooler.attention_dim, 64)
         ours, theirs = videos()
         self.assertAllClose(
             classifier(ours), logits_of(model, theirs), atol=FIXTURE_ATOL
@@ -264,4 +265,6 @@ class TransformersClassifierTest(TestCase):
         with self.assertRaisesRegex(
             ValueError, "intermediate_size=64.*attention_dim=16"
         ):
-            VideoPrismVideoClassifier.from_preset(directory)
+            VideoPrismVideoClassifier.from_preset(
+                directory, pooler_attention_dim=16
+            )
