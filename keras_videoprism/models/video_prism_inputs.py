@@ -22,7 +22,10 @@ def static_shape(x):
         shape = np.shape(x)
     if getattr(shape, "rank", 0) is None:
         return None
-    return tuple(None if d is None else int(d) for d in shape)
+    # Symbolic dims (e.g. JAX shape polymorphism in `export`) are unknown.
+    return tuple(
+        int(d) if isinstance(d, (int, np.integer)) else None for d in shape
+    )
 
 
 def _dims_differ(a, b):

@@ -1,0 +1,47 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_videoprism.models import VideoPrismBackbone
+from tests.models.video_prism_backbone_test import TINY_TEXT
+from tests.test_case import TestCase
+
+
+@pytest.mark.skipif(
+    keras.config.backend() not in ("tensorflow", "jax"),
+    reason="Keras exports TF SavedModels from the TensorFlow and JAX "
+    "backends only.",
+)
+class SavedModelExportTest(TestCase):
+    def test_video_text_backbone_serves_the_same_outputs(self):
+        import tensorflow as tf
+
+        backbone = VideoPrismBackbone(**TINY_TEXT)
+        rng = np.random.default_rng(0)
+        inputs = {
+            "pixel_values": rng.random((2, 4, 16, 16, 3), dtype="float32"),
+            "token_ids": rng.integers(0, 50, (2, 8)).astype("int32"),
+            "padding_mask": np.ones((2, 8), "int32"),
+        }
+        # A serving signature without the optional frame mask, at the
+        # served clip size; the batch stays dynamic.
+        signature = {
+            "pixel_values": tf.TensorSpec((None, 4, 16, 16, 3), tf.float32),
+            "token_ids": tf.TensorSpec((None, 8), tf.int32),
+            "padding_mask": tf.TensorSpec((None, 8), tf.int32),
+        }
+        path = os.path.join(self.get_temp_dir(), "saved_model")
+        backbone.export(
+            path,
+            format="tf_saved_model",
+            input_signature=[signature],
+            verbose=False,
+        )
+        # Keep the loaded object alive: its variables die with it.
+        reloaded = tf.saved_model.load(path)
+        served = reloaded.serve(inputs)
+        expected = backbone(inputs)
+        for key in ("vision_embeddings", "text_embeddings"):
+            self.assertAllClose(served[key], expected[key], atol=1e-4)
