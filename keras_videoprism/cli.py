@@ -64,7 +64,7 @@ def embed(video, preset, output, num_frames=None):
     converter = VideoPrismVideoConverter(
         num_frames=num_frames,
         image_size=backbone.image_shape[:2],
-        crop_to_aspect_ratio=True,
+        crop_to_aspect_ratio=False,
     )
     frames = load_video(video, num_frames=num_frames)
     pixel_values = converter(frames[None])

@@ -33,7 +33,7 @@ class EmbedCommandTest(TestCase):
             frames.astype("float32") / 255.0,
             (16, 16),
             antialias=True,
-            crop_to_aspect_ratio=True,
+            crop_to_aspect_ratio=False,
         )
         expected = keras.ops.convert_to_numpy(backbone(video[None]))[0]
         self.assertEqual(saved.shape, (4, 16, 32))
@@ -114,7 +114,7 @@ class ConvertAndClassifyTest(TestCase):
         backbone = VideoPrismBackbone.from_preset(self.preset)
         tokenizer = VideoPrismTokenizer(proto=str(T5_STYLE_SPM))
         converter = VideoPrismVideoConverter(
-            num_frames=4, image_size=(16, 16), crop_to_aspect_ratio=True
+            num_frames=4, image_size=(16, 16), crop_to_aspect_ratio=False
         )
         frames = load_video(sample_video_path(), num_frames=4)
         video = backbone.get_video_embeddings(converter(frames[None]))

@@ -29,7 +29,7 @@ def main():
     converter = VideoPrismVideoConverter(
         num_frames=backbone.num_frames,
         image_size=backbone.image_shape[:2],
-        crop_to_aspect_ratio=True,
+        crop_to_aspect_ratio=False,
     )
     converter.save_to_preset(str(OUTPUT))
     print(f"Wrote {OUTPUT}")

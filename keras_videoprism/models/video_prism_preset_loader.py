@@ -222,7 +222,8 @@ def video_converter_config(backbone_config):
     return {
         "num_frames": backbone_config["num_frames"],
         "image_size": tuple(image_size),
-        "crop_to_aspect_ratio": True,
+        # The official demos resize whole frames, without cropping.
+        "crop_to_aspect_ratio": False,
     }
 
 
