@@ -1,30 +1,16 @@
-import importlib.util
 import os
-import pathlib
 
 import matplotlib.image
 import numpy as np
 
+from tests.examples.example_runner import load_example
 from tests.test_case import TestCase
-
-EXAMPLE = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "examples"
-    / "extract_video_features.py"
-)
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class ExtractVideoFeaturesTest(TestCase):
     def setUp(self):
         super().setUp()
-        self.example = load_example()
+        self.example = load_example("extract_video_features")
 
     def test_runs_with_the_demo_preset(self):
         output = os.path.join(self.get_temp_dir(), "pca.png")

@@ -1,46 +1,22 @@
 """The fine-tuning example runs end to end on its generated dataset."""
 
-import contextlib
-import importlib.util
-import io
 import json
 import os
-import pathlib
 
 import matplotlib.image
 import numpy as np
 
 from keras_videoprism.models.video_classifier import VideoClassifier
 from keras_videoprism.utils.video_io import load_video
+from tests.examples.example_runner import load_example
+from tests.examples.example_runner import run_main
 from tests.test_case import TestCase
-
-EXAMPLE = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "examples"
-    / "fine_tune_video_classifier.py"
-)
-
-
-def load_example():
-    """Imports the example script (not a package) as a module."""
-    spec = importlib.util.spec_from_file_location("fine_tune", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_main(module, argv):
-    """Runs `module.main(argv)`; returns `(result, printed text)`."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        result = module.main(argv)
-    return result, output.getvalue()
 
 
 class FineTuneVideoClassifierTest(TestCase):
     def setUp(self):
         super().setUp()
-        self.example = load_example()
+        self.example = load_example("fine_tune_video_classifier")
 
     def test_runs_end_to_end_on_the_demo_data(self):
         data_dir = os.path.join(self.get_temp_dir(), "squares")

@@ -1,36 +1,14 @@
 """The video-text examples run end to end on the sample video."""
 
-import contextlib
-import importlib.util
-import io
 import os
-import pathlib
 import shutil
 import tempfile
 
 import numpy as np
 
+from tests.examples.example_runner import load_example
+from tests.examples.example_runner import run_main
 from tests.test_case import TestCase
-
-EXAMPLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "examples"
-
-
-def load_example(name):
-    """Imports `examples/<name>.py` (not a package) as a module."""
-    spec = importlib.util.spec_from_file_location(
-        name, EXAMPLES_DIR / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_main(module, argv):
-    """Runs `module.main(argv)`; returns `(result, printed text)`."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        result = module.main(argv)
-    return result, output.getvalue()
 
 
 class VideoTextExamplesTest(TestCase):
