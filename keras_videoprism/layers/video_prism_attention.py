@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_videoprism.layers.fused_attention import fused_attention
+
 # The official model replaces masked logits by this value (not -inf), so a
 # fully masked row becomes a uniform distribution instead of NaN.
 MASKED_LOGIT = -0.7 * 3.4028234663852886e38
@@ -9,8 +11,9 @@ MASKED_LOGIT = -0.7 * 3.4028234663852886e38
 # Attention over more (query, key) pairs than this, per batch row and head,
 # runs in query chunks: the LvT auxiliary encoder's 4096 x 4096 logits would
 # otherwise be materialised whole. Rows of a softmax are independent, so
-# chunking changes no number.
-MAX_LOGITS_PER_CHUNK = 2**22
+# chunking changes no number. At 2**19 the base LvT model's peak memory on
+# JAX fell from 4.2 GB (2**22) to 3.3 GB with no loss of speed.
+MAX_LOGITS_PER_CHUNK = 2**19
 
 
 def soft_capped_attention(
@@ -31,7 +34,8 @@ def soft_capped_attention(
     official VideoPrism attention. Long sequences are processed in query
     chunks of at most `max_logits_per_chunk` logits per batch row and head
     (when the lengths are static). In the einsums `n` is the head axis and
-    `h` the head width.
+    `h` the head width. Where a backend has a fused kernel for exactly this
+    computation (see `fused_attention`), inference runs it instead.
 
     Args:
         query: tensor of shape `(B, Sq, n, h)`, already scaled.
@@ -47,6 +51,13 @@ def soft_capped_attention(
     Returns:
         The context, a tensor of shape `(B, Sq, n, h)` in the query's dtype.
     """
+    dropout_active = bool(training) and dropout is not None and dropout.rate
+    if not dropout_active:
+        context = fused_attention(
+            query, key, value, mask, soft_cap, MASKED_LOGIT
+        )
+        if context is not None:
+            return context
     query_length, key_length = query.shape[1], key.shape[1]
     if (
         isinstance(query_length, int)
