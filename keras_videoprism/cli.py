@@ -378,6 +378,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # A command-line run owns its process: keep activation buffers mapped.
+    from keras_videoprism.utils import keep_freed_memory
+
+    keep_freed_memory()
     args.run(args)
 
 
