@@ -30,6 +30,9 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
         num_temporal_layers: int. Depth of the temporal stack.
         attention_logit_soft_cap, dropout_rate, attention_dropout_rate,
         layer_norm_epsilon: as in `VideoPrismTransformerBlock`.
+        rematerialize: bool. Recompute transformer activations in the
+            backward pass (see `VideoPrismTransformerStack`). Defaults to
+            `False`.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
     Call arguments:
@@ -67,6 +70,7 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
         dropout_rate=0.0,
         attention_dropout_rate=0.0,
         layer_norm_epsilon=1e-6,
+        rematerialize=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -81,6 +85,7 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
         self.dropout_rate = dropout_rate
         self.attention_dropout_rate = attention_dropout_rate
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.rematerialize = rematerialize
 
         def stack(num_layers, name):
             return VideoPrismTransformerStack(
@@ -92,6 +97,7 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
                 dropout_rate=dropout_rate,
                 attention_dropout_rate=attention_dropout_rate,
                 layer_norm_epsilon=layer_norm_epsilon,
+                rematerialize=rematerialize,
                 dtype=self.dtype_policy,
                 name=name,
             )
@@ -193,6 +199,7 @@ class VideoPrismFactorizedEncoder(keras.layers.Layer):
                 "dropout_rate": self.dropout_rate,
                 "attention_dropout_rate": self.attention_dropout_rate,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "rematerialize": self.rematerialize,
             }
         )
         return config

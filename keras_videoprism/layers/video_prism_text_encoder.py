@@ -54,6 +54,9 @@ class VideoPrismTextEncoder(keras.layers.Layer):
             (giant). Defaults to `"pre"`.
         attention_logit_soft_cap, dropout_rate, attention_dropout_rate,
         layer_norm_epsilon: as in `VideoPrismTransformerBlock`.
+        rematerialize: bool. Recompute transformer activations in the
+            backward pass (see `VideoPrismTransformerStack`). Defaults to
+            `False`.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
     Call arguments:
@@ -85,6 +88,7 @@ class VideoPrismTextEncoder(keras.layers.Layer):
         dropout_rate=0.0,
         attention_dropout_rate=0.0,
         layer_norm_epsilon=1e-6,
+        rematerialize=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,6 +101,7 @@ class VideoPrismTextEncoder(keras.layers.Layer):
         self.dropout_rate = dropout_rate
         self.attention_dropout_rate = attention_dropout_rate
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.rematerialize = rematerialize
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
             hidden_dim,
@@ -115,6 +120,7 @@ class VideoPrismTextEncoder(keras.layers.Layer):
             dropout_rate=dropout_rate,
             attention_dropout_rate=attention_dropout_rate,
             layer_norm_epsilon=layer_norm_epsilon,
+            rematerialize=rematerialize,
             dtype=self.dtype_policy,
             name="encoder",
         )
@@ -170,6 +176,7 @@ class VideoPrismTextEncoder(keras.layers.Layer):
                 "dropout_rate": self.dropout_rate,
                 "attention_dropout_rate": self.attention_dropout_rate,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "rematerialize": self.rematerialize,
             }
         )
         return config

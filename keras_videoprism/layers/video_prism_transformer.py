@@ -194,6 +194,10 @@ class VideoPrismTransformerStack(keras.layers.Layer):
         activation, norm_policy, attention_logit_soft_cap, dropout_rate,
         attention_dropout_rate, layer_norm_epsilon: as in
             `VideoPrismTransformerBlock`.
+        rematerialize: bool. Recompute each block's activations in the
+            backward pass instead of keeping them (`keras.remat`): training
+            memory no longer grows with depth, at the cost of about one
+            more forward pass. Numbers are unchanged. Defaults to `False`.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
     Call arguments:
@@ -229,6 +233,7 @@ class VideoPrismTransformerStack(keras.layers.Layer):
         dropout_rate=0.0,
         attention_dropout_rate=0.0,
         layer_norm_epsilon=1e-6,
+        rematerialize=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -244,6 +249,7 @@ class VideoPrismTransformerStack(keras.layers.Layer):
         self.dropout_rate = dropout_rate
         self.attention_dropout_rate = attention_dropout_rate
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.rematerialize = rematerialize
         self.blocks = [
             VideoPrismTransformerBlock(
                 hidden_dim=hidden_dim,
@@ -289,12 +295,18 @@ class VideoPrismTransformerStack(keras.layers.Layer):
                 else ops.logical_and(attention_mask, causal)
             )
         for block in self.blocks:
-            x = block(
-                x,
-                padding_mask=padding_mask,
-                attention_mask=attention_mask,
-                training=training,
-            )
+
+            def run_block(x, block=block):
+                return block(
+                    x,
+                    padding_mask=padding_mask,
+                    attention_mask=attention_mask,
+                    training=training,
+                )
+
+            if self.rematerialize:
+                run_block = keras.remat(run_block)
+            x = run_block(x)
         return ops.reshape(x, shape)
 
     def compute_output_shape(self, inputs_shape):
@@ -316,6 +328,7 @@ class VideoPrismTransformerStack(keras.layers.Layer):
                 "dropout_rate": self.dropout_rate,
                 "attention_dropout_rate": self.attention_dropout_rate,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "rematerialize": self.rematerialize,
             }
         )
         return config

@@ -74,6 +74,11 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
             Defaults to `(288, 288, 3)`.
         text_norm_policy: str. `"pre"` (base and large) or
             `"primer_hybrid"` (giant). Defaults to `"pre"`.
+        rematerialize: bool. Recompute every transformer block's
+            activations in the backward pass instead of storing them, to
+            fine-tune longer clips or larger batches in the same memory
+            (about one extra forward pass of compute; same numbers).
+            Defaults to `False`.
         data_format: None or str. `"channels_last"` or `"channels_first"`;
             defaults to `keras.config.image_data_format()`.
         dtype: None, str or `keras.DTypePolicy`. Softmax, the position
@@ -126,6 +131,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         layer_norm_epsilon=1e-6,
         image_shape=(288, 288, 3),
         text_norm_policy="pre",
+        rematerialize=False,
         data_format=None,
         dtype=None,
         **kwargs,
@@ -190,6 +196,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
             dropout_rate=dropout_rate,
             attention_dropout_rate=attention_dropout_rate,
             layer_norm_epsilon=layer_norm_epsilon,
+            rematerialize=rematerialize,
             dtype=dtype,
             name="factorized_encoder",
         )
@@ -207,6 +214,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
                     dropout_rate=dropout_rate,
                     attention_dropout_rate=attention_dropout_rate,
                     layer_norm_epsilon=layer_norm_epsilon,
+                    rematerialize=rematerialize,
                     dtype=dtype,
                     name="auxiliary_encoder",
                 )
@@ -231,6 +239,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
                 dropout_rate=dropout_rate,
                 attention_dropout_rate=attention_dropout_rate,
                 layer_norm_epsilon=layer_norm_epsilon,
+                rematerialize=rematerialize,
                 dtype=dtype,
                 name="text_encoder",
             )
@@ -295,6 +304,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.image_shape = image_shape
         self.text_norm_policy = text_norm_policy
+        self.rematerialize = rematerialize
         self.data_format = data_format
         self.num_channels = channels
 
@@ -606,6 +616,7 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "image_shape": self.image_shape,
                 "text_norm_policy": self.text_norm_policy,
+                "rematerialize": self.rematerialize,
                 "data_format": self.data_format,
             }
         )
