@@ -2,7 +2,9 @@
 
 Runs each implementation in its own child process (so peak memory is its
 own), on the same configuration and the same random input, and prints the
-median latency, its spread, throughput, peak resident memory and the ratio
+median latency, its spread, throughput, peak resident memory, the fraction
+of the machine's matmul peak reached (the model's FLOPs over the latency,
+against a 4096-cube float32 matmul timed on the same backend) and the ratio
 against ours, all from one run:
 
 * `ours`: `keras_videoprism.models.VideoPrismBackbone` through
@@ -12,6 +14,10 @@ against ours, all from one run:
 * `transformers` (torch backend only): `VideoPrismVisionModel` (or the
   video-text model with `--multimodal`) in eager mode, and compiled with
   `torch.compile` as `transformers_compiled`.
+
+Every child process first calls `keras_videoprism.utils.keep_freed_memory`
+(`--allocator=default` leaves glibc's allocator as it is), so all
+implementations run on the same allocator.
 
 Usage:
 
@@ -82,6 +88,58 @@ def make_inputs(args):
     return {"pixel_values": video, "token_ids": ids, "padding_mask": mask}
 
 
+def transformer_flops(tokens, sequence, layers, hidden, intermediate):
+    """Multiply-adds x 2 of `layers` blocks over `tokens` tokens."""
+    dense = 2 * tokens * (4 * hidden * hidden + 2 * hidden * intermediate)
+    attention = 4 * tokens * sequence * hidden
+    return layers * (dense + attention)
+
+
+def model_flops(args):
+    """Forward FLOPs of one batch (dense layers and attention matmuls)."""
+    c = CONFIGS[args.config]
+    hidden, mlp = c["hidden_dim"], c["intermediate_dim"]
+    patches = (args.size // PATCH_SIZE) ** 2
+    tokens = args.batch * args.frames * patches
+    flops = 2 * tokens * PATCH_SIZE * PATCH_SIZE * 3 * hidden
+    flops += transformer_flops(
+        tokens, patches, c["num_spatial_layers"], hidden, mlp
+    )
+    flops += transformer_flops(
+        tokens, args.frames, c["num_temporal_layers"], hidden, mlp
+    )
+    if args.multimodal:
+        flops += transformer_flops(
+            tokens, args.frames * patches, 2, hidden, mlp
+        )
+        text_tokens = args.batch * (TEXT_LENGTH + 1)
+        flops += transformer_flops(
+            text_tokens, TEXT_LENGTH + 1, 12, hidden, 4 * hidden
+        )
+    return flops
+
+
+def matmul_peak():
+    """FLOP/s of a 4096-cube float32 matmul through `keras.ops`."""
+    import keras
+
+    size = 4096
+    a = keras.ops.convert_to_tensor(
+        np.random.default_rng(0).random((size, size), dtype="float32")
+    )
+    matmul = keras.ops.matmul
+    if keras.config.backend() == "jax":
+        import jax
+
+        matmul = jax.jit(matmul)
+    times = []
+    for _ in range(4):
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(matmul(a, a))
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / min(times[1:])
+
+
 def keras_forward(args):
     if args.implementation == "ours":
         from keras_videoprism.models import VideoPrismBackbone
@@ -147,6 +205,13 @@ def transformers_forward(args):
 
 def run_worker(args):
     """Times one implementation in this process and prints a JSON line."""
+    if args.allocator == "tuned":
+        from keras_videoprism.utils import keep_freed_memory
+
+        keep_freed_memory()
+    if args.implementation == "peak":
+        print(json.dumps({"peak_flops": matmul_peak()}))
+        return
     if args.implementation.startswith("transformers"):
         forward = transformers_forward(args)
     else:
@@ -183,7 +248,7 @@ def run_all(args, argv):
 
     backend = keras.config.backend()
     results = []
-    for implementation in args.implementations:
+    for implementation in ["peak", *args.implementations]:
         if implementation.startswith("transformers") and backend != "torch":
             continue
         command = [sys.executable, __file__, "--worker", implementation]
@@ -200,20 +265,29 @@ def run_all(args, argv):
             print(f"{implementation} failed:\n{completed.stderr[-2000:]}")
             continue
         results.append(json.loads(lines[-1]))
-    print_table(results, args, backend)
+    peak = [r["peak_flops"] for r in results if "peak_flops" in r]
+    results = [r for r in results if "peak_flops" not in r]
+    print_table(results, args, backend, peak[0] if peak else None)
     return results
 
 
-def print_table(results, args, backend):
+def print_table(results, args, backend, peak_flops):
     mode = "video-text" if args.multimodal else "video"
+    flops = model_flops(args)
     print(
         f"backend={backend} config={args.config} {mode} batch={args.batch} "
-        f"input={args.frames}x{args.size}x{args.size} runs={args.runs}"
+        f"input={args.frames}x{args.size}x{args.size} runs={args.runs} "
+        f"allocator={args.allocator}"
     )
+    if peak_flops:
+        print(
+            f"model {flops / 1e9:.1f} GFLOP per batch; matmul peak "
+            f"{peak_flops / 1e9:.0f} GFLOP/s"
+        )
     ours = next((r for r in results if r["implementation"] == "ours"), None)
     header = (
         f"{'implementation':24s} {'median s':>9s} {'min-max s':>13s} "
-        f"{'clips/s':>8s} {'peak MB':>8s} {'ours/this':>9s}"
+        f"{'clips/s':>8s} {'peak MB':>8s} {'% peak':>6s} {'ours/this':>9s}"
     )
     print(header)
     for r in results:
@@ -221,9 +295,13 @@ def print_table(results, args, backend):
         if ours is not None:
             ratio = f"{ours['median_s'] / r['median_s']:.2f}"
         spread = f"{r['min_s']:.3f}-{r['max_s']:.3f}"
+        fraction = ""
+        if peak_flops:
+            fraction = f"{100 * flops / r['median_s'] / peak_flops:.0f}"
         print(
             f"{r['implementation']:24s} {r['median_s']:9.3f} {spread:>13s} "
-            f"{r['clips_per_s']:8.2f} {r['peak_rss_mb']:8.0f} {ratio:>9s}"
+            f"{r['clips_per_s']:8.2f} {r['peak_rss_mb']:8.0f} "
+            f"{fraction:>6s} {ratio:>9s}"
         )
     print("ours/this < 1 means ours is faster (latency ratio).")
 
@@ -237,6 +315,9 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--multimodal", action="store_true")
+    parser.add_argument(
+        "--allocator", choices=["tuned", "default"], default="tuned"
+    )
     parser.add_argument(
         "--implementations",
         nargs="+",
