@@ -9,6 +9,8 @@ against ours, all from one run:
 
 * `ours`: `keras_videoprism.models.VideoPrismBackbone` through
   `predict_on_batch` (compiled with XLA on JAX and TensorFlow);
+* `ours_compiled` (torch backend only): the same, compiled with
+  `torch.compile` through `compile(jit_compile=True)`;
 * `keras_hub`: `keras_hub.models.VideoPrismBackbone`, same config and
   input, through `predict_on_batch`;
 * `transformers` (torch backend only): `VideoPrismVisionModel` (or the
@@ -141,11 +143,15 @@ def matmul_peak():
 
 
 def keras_forward(args):
-    if args.implementation == "ours":
+    if args.implementation.startswith("ours"):
         from keras_videoprism.models import VideoPrismBackbone
     else:
         from keras_hub.models import VideoPrismBackbone
     model = VideoPrismBackbone(**keras_kwargs(args))
+    if args.implementation == "ours_compiled":
+        # torch.compile of the whole predict step (JAX and TensorFlow
+        # already compile `ours` with XLA).
+        model.compile(jit_compile=True)
     inputs = make_inputs(args)
     return lambda: model.predict_on_batch(inputs)
 
@@ -249,7 +255,8 @@ def run_all(args, argv):
     backend = keras.config.backend()
     results = []
     for implementation in ["peak", *args.implementations]:
-        if implementation.startswith("transformers") and backend != "torch":
+        torch_only = ("transformers", "ours_compiled")
+        if implementation.startswith(torch_only) and backend != "torch":
             continue
         command = [sys.executable, __file__, "--worker", implementation]
         command += argv
@@ -321,7 +328,13 @@ def parse_args(argv=None):
     parser.add_argument(
         "--implementations",
         nargs="+",
-        default=["ours", "keras_hub", "transformers", "transformers_compiled"],
+        default=[
+            "ours",
+            "ours_compiled",
+            "keras_hub",
+            "transformers",
+            "transformers_compiled",
+        ],
     )
     parser.add_argument("--worker", dest="implementation", default=None)
     args = parser.parse_args(argv)

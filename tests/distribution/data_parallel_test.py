@@ -21,7 +21,8 @@ def classifier():
     backbone = VideoPrismBackbone(
         num_frames=4, patch_size=8, hidden_dim=16, intermediate_dim=32,
         num_heads=2, num_spatial_layers=1, num_temporal_layers=1,
-        num_auxiliary_layers=0, attention_logit_soft_cap=50.0, image_shape=(16, 16, 3),
+        num_auxiliary_layers=0, attention_logit_soft_cap=50.0,
+        image_shape=(16, 16, 3),
     )
     model = VideoPrismVideoClassifier(backbone, num_classes=3)
     model.compile(

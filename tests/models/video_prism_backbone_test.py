@@ -342,26 +342,44 @@ class VideoPrismBackboneSerializationTest(TestCase):
             first(video)
 
     def test_mixed_precision(self):
-        checkpoint, config, io = load_official("video_tiny")
+        # Largest feature error relative to the largest float32 feature
+        # (measured on all backends: bfloat16 1.2 to 2.2%, float16 0.2%) and
+        # largest error of the L2-normalised video embeddings (bfloat16
+        # 0.0036, float16 0.0005).
+        bounds = {"mixed_bfloat16": 2.5e-2, "mixed_float16": 5e-3}
+        checkpoint, config, io = load_official("lvt_tiny")
         reference = from_official_checkpoint(str(checkpoint), config)
-        mixed = from_official_checkpoint(
-            str(checkpoint), config, dtype="mixed_bfloat16"
+        video = io["video/a_native/inputs"]
+        expected = keras.ops.convert_to_numpy(
+            reference.get_video_features(video)
         )
-        self.assertEqual(mixed.compute_dtype, "bfloat16")
-        self.assertEqual(mixed.variable_dtype, "float32")
-        for layer in mixed._flatten_layers():
-            if isinstance(layer, keras.layers.InputLayer):
-                continue
-            self.assertEqual(layer.dtype_policy.name, "mixed_bfloat16", layer)
-        video = io["a_native/inputs"]
-        out = mixed(video)
-        self.assertEqual(keras.backend.standardize_dtype(out.dtype), "bfloat16")
-        error = np.abs(
-            keras.ops.convert_to_numpy(keras.ops.cast(out, "float32"))
-            - keras.ops.convert_to_numpy(reference(video))
-        )
-        # Relative to outputs of magnitude ~4; see issue #6 for 2e-2 goals.
-        self.assertLess(float(error.mean()), 2e-2)
+        expected_embeddings = reference.get_video_embeddings(video)
+        for policy, bound in bounds.items():
+            mixed = from_official_checkpoint(
+                str(checkpoint), config, dtype=policy
+            )
+            compute_dtype = policy.removeprefix("mixed_")
+            self.assertEqual(mixed.compute_dtype, compute_dtype)
+            self.assertEqual(mixed.variable_dtype, "float32")
+            for layer in mixed._flatten_layers():
+                if isinstance(layer, keras.layers.InputLayer):
+                    continue
+                self.assertEqual(layer.dtype_policy.name, policy, layer)
+            features = mixed.get_video_features(video)
+            self.assertEqual(
+                keras.backend.standardize_dtype(features.dtype), compute_dtype
+            )
+            error = np.abs(
+                keras.ops.convert_to_numpy(keras.ops.cast(features, "float32"))
+                - expected
+            )
+            self.assertLess(error.max(), bound * np.abs(expected).max())
+            embeddings = keras.ops.cast(
+                mixed.get_video_embeddings(video), "float32"
+            )
+            self.assertAllClose(
+                embeddings, expected_embeddings, atol=2e-2, rtol=0
+            )
 
 
 @pytest.mark.parametrize("policy", ["pre", "primer_hybrid"])

@@ -165,20 +165,26 @@ class VideoPrismVideoClassifierTest(TestCase):
             accuracy(classifier, held_out, held_out_colours), 0.9
         )
 
-    def test_mixed_bfloat16_training(self):
-        keras.config.set_dtype_policy("mixed_bfloat16")
+    def test_mixed_precision_training(self):
         self.addCleanup(keras.config.set_dtype_policy, "float32")
-        classifier = VideoPrismVideoClassifier(tiny_backbone(), num_classes=2)
-        classifier.compile(optimizer=keras.optimizers.Adam(3e-3))
-        self.assertEqual(classifier.output_dense.compute_dtype, "bfloat16")
-        self.assertEqual(classifier.output_dense.kernel.dtype, "float32")
-        videos, _, colours = moving_squares(64, seed=2, colours=(RED, BLUE))
-        history = classifier.fit(
-            videos, colours, batch_size=16, epochs=4, verbose=0
-        )
-        losses = history.history["loss"]
-        self.assertTrue(np.all(np.isfinite(losses)), losses)
-        self.assertLess(losses[-1], 0.8 * losses[0])
+        for policy in ("mixed_bfloat16", "mixed_float16"):
+            keras.config.set_dtype_policy(policy)
+            classifier = VideoPrismVideoClassifier(
+                tiny_backbone(), num_classes=2
+            )
+            classifier.compile(optimizer=keras.optimizers.Adam(3e-3))
+            compute_dtype = policy.removeprefix("mixed_")
+            self.assertEqual(
+                classifier.output_dense.compute_dtype, compute_dtype
+            )
+            self.assertEqual(classifier.output_dense.kernel.dtype, "float32")
+            videos, _, colours = moving_squares(64, seed=2, colours=(RED, BLUE))
+            history = classifier.fit(
+                videos, colours, batch_size=16, epochs=4, verbose=0
+            )
+            losses = history.history["loss"]
+            self.assertTrue(np.all(np.isfinite(losses)), (policy, losses))
+            self.assertLess(losses[-1], 0.8 * losses[0], policy)
 
     def test_head_dtype(self):
         classifier = VideoPrismVideoClassifier(
