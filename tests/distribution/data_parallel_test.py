@@ -1,11 +1,7 @@
 """`DataParallel` fine-tuning of the classifier on 8 virtual CPU devices."""
 
-import os
-import subprocess
-import sys
-
-import keras
-import pytest
+from tests.distribution.virtual_devices import jax_only
+from tests.distribution.virtual_devices import run_on_8_devices
 
 # One SGD step on a global batch of 8 split over 8 devices must leave the
 # same weights as the same step on one device: the gradients are averaged
@@ -64,15 +60,6 @@ print("OK")
 """
 
 
-@pytest.mark.skipif(
-    keras.config.backend() != "jax", reason="Distribution is tested on JAX."
-)
+@jax_only
 def test_data_parallel_fit_step_matches_one_device():
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
-    env["KERAS_BACKEND"] = "jax"
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("OK"), result.stdout
+    run_on_8_devices(SCRIPT)

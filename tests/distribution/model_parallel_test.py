@@ -1,11 +1,7 @@
 """`keras.distribution` on JAX with 8 virtual CPU devices (child process)."""
 
-import os
-import subprocess
-import sys
-
-import keras
-import pytest
+from tests.distribution.virtual_devices import jax_only
+from tests.distribution.virtual_devices import run_on_8_devices
 
 SCRIPT = r"""
 import numpy as np
@@ -69,15 +65,6 @@ print("OK")
 """
 
 
-@pytest.mark.skipif(
-    keras.config.backend() != "jax", reason="Sharding is tested on JAX."
-)
+@jax_only
 def test_model_parallel_matches_unsharded_and_trains():
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
-    env["KERAS_BACKEND"] = "jax"
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("OK")
+    run_on_8_devices(SCRIPT)

@@ -1,11 +1,9 @@
 import os
 
 import keras
-import numpy as np
 import pytest
 
-from keras_videoprism.models import VideoPrismBackbone
-from tests.models.video_prism_backbone_test import TINY_TEXT
+from tests.export.served_inputs import backbone_and_inputs
 from tests.test_case import TestCase
 
 
@@ -19,13 +17,7 @@ class LiteRTExportTest(TestCase):
         import tensorflow as tf
         from ai_edge_litert.interpreter import Interpreter
 
-        backbone = VideoPrismBackbone(**TINY_TEXT)
-        rng = np.random.default_rng(0)
-        inputs = {
-            "pixel_values": rng.random((2, 4, 16, 16, 3), dtype="float32"),
-            "token_ids": rng.integers(0, 50, (2, 8)).astype("int32"),
-            "padding_mask": np.array([[1] * 8, [1] * 5 + [0] * 3], "int32"),
-        }
+        backbone, inputs = backbone_and_inputs()
         # LiteRT needs static shapes: the served batch and clip size.
         signature = {
             name: tf.TensorSpec(value.shape, tf.as_dtype(value.dtype))

@@ -1,11 +1,9 @@
 import os
 
 import keras
-import numpy as np
 import pytest
 
-from keras_videoprism.models import VideoPrismBackbone
-from tests.models.video_prism_backbone_test import TINY_TEXT
+from tests.export.served_inputs import backbone_and_inputs
 from tests.test_case import TestCase
 
 
@@ -18,13 +16,7 @@ class SavedModelExportTest(TestCase):
     def test_video_text_backbone_serves_the_same_outputs(self):
         import tensorflow as tf
 
-        backbone = VideoPrismBackbone(**TINY_TEXT)
-        rng = np.random.default_rng(0)
-        inputs = {
-            "pixel_values": rng.random((2, 4, 16, 16, 3), dtype="float32"),
-            "token_ids": rng.integers(0, 50, (2, 8)).astype("int32"),
-            "padding_mask": np.ones((2, 8), "int32"),
-        }
+        backbone, inputs = backbone_and_inputs()
         # A serving signature without the optional frame mask, at the
         # served clip size; the batch stays dynamic.
         signature = {

@@ -6,20 +6,11 @@ import pytest
 
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismVideoClassifier
+from tests.models.video_prism_backbone_test import TINY
 from tests.test_case import TestCase
 
-CONFIG = dict(
-    num_frames=4,
-    patch_size=8,
-    hidden_dim=16,
-    intermediate_dim=32,
-    num_heads=2,
-    num_spatial_layers=2,
-    num_temporal_layers=2,
-    num_auxiliary_layers=1,
-    attention_logit_soft_cap=50.0,
-    image_shape=(16, 16, 3),
-)
+# Two layers per stack, so that blocks follow blocks.
+CONFIG = dict(TINY, patch_size=8, num_spatial_layers=2, num_temporal_layers=2)
 
 
 def _classifier(rematerialize):
