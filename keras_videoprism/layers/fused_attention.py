@@ -51,11 +51,6 @@ def set_enabled(enabled, min_logits=DEFAULT_MIN_LOGITS):
     _settings["min_logits"] = int(min_logits)
 
 
-def is_enabled():
-    """Returns whether fused kernels may be used (see `set_enabled`)."""
-    return _settings["enabled"]
-
-
 def fused_attention(query, key, value, mask, soft_cap, masked_logit):
     """Runs soft-capped attention in a fused kernel, if one applies.
 

@@ -90,6 +90,26 @@ class FusedAttentionTest(TestCase):
             self.assertIsNone(self._fused(query, key, value, None))
 
     @TORCH_ONLY
+    def test_a_failing_kernel_warns_and_falls_back(self):
+        import torch
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("no C++ compiler")
+
+        original = fused_attention._compiled_flex_attention
+        fused_attention._compiled_flex_attention = lambda: broken
+        self.addCleanup(
+            setattr, fused_attention, "_compiled_flex_attention", original
+        )
+        query, key, value = _qkv()
+        with torch.no_grad():
+            with self.assertWarnsRegex(UserWarning, "no C\\+\\+ compiler"):
+                self.assertIsNone(self._fused(query, key, value, None))
+            # Disabled for the rest of the process: no second attempt.
+            self.assertIsNone(self._fused(query, key, value, None))
+        self.assertFalse(fused_attention._settings["enabled"])
+
+    @TORCH_ONLY
     def test_active_dropout_uses_the_reference(self):
         import torch
 
