@@ -249,32 +249,38 @@ def run_worker(args):
     )
 
 
+# Implementations that exist only on the torch backend.
+TORCH_ONLY = ("transformers", "ours_compiled")
+
+
+def run_child(implementation, argv):
+    """Runs one worker process; returns its JSON result, or `None`."""
+    command = [sys.executable, __file__, "--worker", implementation, *argv]
+    completed = subprocess.run(
+        command, capture_output=True, text=True, env=os.environ
+    )
+    lines = [
+        line for line in completed.stdout.splitlines() if line.startswith("{")
+    ]
+    if completed.returncode or not lines:
+        print(f"{implementation} failed:\n{completed.stderr[-2000:]}")
+        return None
+    return json.loads(lines[-1])
+
+
 def run_all(args, argv):
     import keras
 
     backend = keras.config.backend()
+    peak = run_child("peak", argv)
     results = []
-    for implementation in ["peak", *args.implementations]:
-        torch_only = ("transformers", "ours_compiled")
-        if implementation.startswith(torch_only) and backend != "torch":
+    for implementation in args.implementations:
+        if implementation.startswith(TORCH_ONLY) and backend != "torch":
             continue
-        command = [sys.executable, __file__, "--worker", implementation]
-        command += argv
-        completed = subprocess.run(
-            command, capture_output=True, text=True, env=os.environ
-        )
-        lines = [
-            line
-            for line in completed.stdout.splitlines()
-            if line.startswith("{")
-        ]
-        if completed.returncode or not lines:
-            print(f"{implementation} failed:\n{completed.stderr[-2000:]}")
-            continue
-        results.append(json.loads(lines[-1]))
-    peak = [r["peak_flops"] for r in results if "peak_flops" in r]
-    results = [r for r in results if "peak_flops" not in r]
-    print_table(results, args, backend, peak[0] if peak else None)
+        result = run_child(implementation, argv)
+        if result is not None:
+            results.append(result)
+    print_table(results, args, backend, peak and peak["peak_flops"])
     return results
 
 

@@ -71,10 +71,6 @@ def fused_attention(query, key, value, mask, soft_cap, masked_logit):
     """
     if not _settings["enabled"] or keras.config.backend() != "torch":
         return None
-    batch, query_length, heads, _ = query.shape
-    key_length = key.shape[1]
-    if batch * heads * query_length * key_length < _settings["min_logits"]:
-        return None
     return _torch_flex_attention(
         query, key, value, mask, soft_cap, masked_logit
     )
@@ -94,6 +90,10 @@ def _compiled_flex_attention():
 def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
     import torch
 
+    batch, query_length, heads, _ = query.shape
+    key_length = key.shape[1]
+    if batch * heads * query_length * key_length < _settings["min_logits"]:
+        return None
     if query.device.type == "meta":
         # Keras traces shapes on the meta device; nothing to compute.
         return None
@@ -104,8 +104,6 @@ def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
     kernel = _compiled_flex_attention()
     if kernel is None:
         return None
-    batch, query_length, heads, _ = query.shape
-    key_length = key.shape[1]
     if mask is not None:
         mask = torch.as_tensor(mask, device=query.device).to(torch.bool)
         while mask.ndim < 4:
