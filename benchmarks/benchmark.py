@@ -17,9 +17,10 @@ against ours, all from one run:
   video-text model with `--multimodal`) in eager mode, and compiled with
   `torch.compile` as `transformers_compiled`.
 
-Every child process first calls `keras_videoprism.utils.keep_freed_memory`
-(`--allocator=default` leaves glibc's allocator as it is), so all
-implementations run on the same allocator.
+Every child process first calls `keep_freed_memory` (of
+`keras_videoprism.utils.memory_allocator`; `--allocator=default` leaves
+glibc's allocator as it is), so all implementations run on the same
+allocator.
 
 Usage:
 
@@ -212,7 +213,7 @@ def transformers_forward(args):
 def run_worker(args):
     """Times one implementation in this process and prints a JSON line."""
     if args.allocator == "tuned":
-        from keras_videoprism.utils import keep_freed_memory
+        from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
         keep_freed_memory()
     if args.implementation == "peak":

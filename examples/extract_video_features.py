@@ -21,7 +21,7 @@ import keras
 import matplotlib
 import numpy as np
 
-from keras_videoprism.cli import demo_preset_path
+from keras_videoprism.models.video_prism_preset_loader import demo_preset_path
 from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.utils import load_video

@@ -21,7 +21,7 @@ import pathlib
 from keras_videoprism.convert.official_checkpoint import (
     from_official_checkpoint,
 )
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 from keras_videoprism.models import VideoPrismPreprocessor

@@ -16,25 +16,14 @@
 """
 
 import argparse
-import importlib.resources
 import json
 import sys
 import time
 
 import numpy as np
 
-DEMO_PRESET = "videoprism_demo_tiny"
-
-
-def demo_preset_path():
-    """Path of the tiny random-weights demo preset bundled in the package."""
-    return str(
-        importlib.resources.files("keras_videoprism") / "data" / DEMO_PRESET
-    )
-
-
-def resolve_preset(preset):
-    return demo_preset_path() if preset == DEMO_PRESET else preset
+from keras_videoprism.models.video_prism_preset_loader import DEMO_PRESET
+from keras_videoprism.models.video_prism_preset_loader import resolve_preset
 
 
 def embed(video, preset, output, num_frames=None):
@@ -140,9 +129,9 @@ def classify(video, labels, preset, template, temperature):
 def _load_source(source, official_config):
     """The model of an official checkpoint, or of a preset of any format."""
     from keras_videoprism.convert import from_official_checkpoint
+    from keras_videoprism.convert import preset_formats
     from keras_videoprism.convert import transformers_checkpoint
     from keras_videoprism.models import VideoPrismBackbone
-    from keras_videoprism.models import video_prism_preset_loader
     from keras_videoprism.models.video_prism_video_classifier import (
         VideoPrismVideoClassifier,
     )
@@ -156,7 +145,7 @@ def _load_source(source, official_config):
             )
         with open(official_config) as file:
             return from_official_checkpoint(source, json.load(file))
-    loader = video_prism_preset_loader.get_preset_loader(source)
+    loader = preset_formats.get_preset_loader(resolve_preset(source))
     is_classifier = isinstance(
         loader, transformers_checkpoint.TransformersPresetLoader
     ) and (
@@ -188,9 +177,7 @@ def _tokenizer_for(backbone, source, proto):
 
 def _probe_inputs(backbone):
     """A random input of the trained size, for the written-preset check."""
-    from keras_videoprism.models.video_prism_preset_loader import (
-        video_converter_config,
-    )
+    from keras_videoprism.convert.preset_loader import video_converter_config
 
     rng = np.random.default_rng(0)
     config = video_converter_config(backbone.get_config())
@@ -251,9 +238,7 @@ def convert(source, output, official_config=None, tokenizer=None, log=print):
         ValueError: the written preset does not reproduce the model.
     """
     from keras_videoprism.layers import VideoPrismVideoConverter
-    from keras_videoprism.models.video_prism_preset_loader import (
-        video_converter_config,
-    )
+    from keras_videoprism.convert.preset_loader import video_converter_config
 
     start = time.time()
 
@@ -379,7 +364,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     # A command-line run owns its process: keep activation buffers mapped.
-    from keras_videoprism.utils import keep_freed_memory
+    from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
     keep_freed_memory()
     args.run(args)

@@ -27,7 +27,7 @@ class EmbedCommandTest(TestCase):
         cli.main(["embed", "--output", output])
         saved = np.load(output)
         # The same computation done by hand through the public API.
-        backbone = VideoPrismBackbone.from_preset(cli.demo_preset_path())
+        backbone = VideoPrismBackbone.from_preset(cli.DEMO_PRESET)
         frames = load_video(sample_video_path(), num_frames=4)
         video = keras.ops.image.resize(
             frames.astype("float32") / 255.0,

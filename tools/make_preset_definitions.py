@@ -26,9 +26,7 @@ import keras
 from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
-from keras_videoprism.models.video_prism_preset_loader import (
-    video_converter_config,
-)
+from keras_videoprism.convert.preset_loader import video_converter_config
 from keras_videoprism.models.video_prism_presets import backbone_presets
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

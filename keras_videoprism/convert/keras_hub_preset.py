@@ -23,12 +23,11 @@ import numpy as np
 
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
-from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
-from keras_videoprism.models.video_prism_preset_loader import TOKENIZER_ASSET
-from keras_videoprism.models.video_prism_preset_loader import (
-    ConvertedPresetLoader,
-)
-from keras_videoprism.models.video_prism_preset_loader import get_preset_loader
+from keras_videoprism.convert.preset_loader import KERAS_HUB_BACKBONE
+from keras_videoprism.convert.preset_loader import TOKENIZER_ASSET
+from keras_videoprism.convert.preset_loader import ConvertedPresetLoader
+from keras_videoprism.convert.preset_loader import backbone_class
+from keras_videoprism.convert.preset_loader import read_preset_config
 
 # Arguments shared by keras-hub's backbone and ours, with the same meaning.
 _SHARED_ARGUMENTS = (
@@ -301,11 +300,12 @@ def from_keras_hub_preset(preset, load_weights=True, **kwargs):
     )
     ```
     """
-    loader = get_preset_loader(preset)
-    if not isinstance(loader, KerasHubPresetLoader):
+    config = read_preset_config(preset)
+    if config.get("registered_name") != KERAS_HUB_BACKBONE:
         raise ValueError(
             f"'{preset}' is not a keras-hub VideoPrism preset (its "
             "`config.json` is not registered `keras_hub>VideoPrismBackbone`)"
             ". `VideoPrismBackbone.from_preset()` reads every format."
         )
-    return loader.load_backbone(VideoPrismBackbone, load_weights, **kwargs)
+    loader = KerasHubPresetLoader(preset, config)
+    return loader.load_backbone(backbone_class(), load_weights, **kwargs)

@@ -9,16 +9,42 @@ stored as offsets from 1. Everything here is numpy: no jax or flax needed.
 
 import os
 
+import keras
 import numpy as np
-
-from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
-from keras_videoprism.models.video_prism_video_classifier import (
-    VideoPrismVideoClassifier,
-)
 
 ENCODER = "FactorizedEncoder"
 CLIP = "FactorizedVideoCLIP"
 CLASSIFIER = "FactorizedVideoClassifier"
+# The serialized names of the classes the checkpoints load into.
+BACKBONE_CLASS = "keras_videoprism>VideoPrismBackbone"
+CLASSIFIER_CLASS = "keras_videoprism>VideoPrismVideoClassifier"
+
+
+def registered_class(name):
+    """A class of ours, looked up in the Keras registry by serialized name.
+
+    The checkpoint readers sit below the models in the import graph and
+    never import them; `import keras_videoprism` registers every class.
+
+    Args:
+        name: str. A serialized name, e.g. `"keras_videoprism>X"`.
+
+    Returns:
+        The registered class.
+
+    Example:
+
+    ```python
+    backbone_cls = registered_class(BACKBONE_CLASS)
+    ```
+    """
+    cls = keras.saving.get_registered_object(name)
+    if cls is None:
+        raise ValueError(
+            f"No class is registered as '{name}'. Import `keras_videoprism` "
+            "(which registers its classes) before loading checkpoints."
+        )
+    return cls
 
 
 class _Checkpoint:
@@ -412,11 +438,11 @@ def from_official_checkpoint(path, official_config, dtype=None):
         )
     arrays = read_checkpoint(path)
     kwargs = backbone_kwargs(official_class, constructor_args)
-    backbone = VideoPrismBackbone(**kwargs, dtype=dtype)
+    backbone = registered_class(BACKBONE_CLASS)(**kwargs, dtype=dtype)
     model = backbone
     if official_class == CLASSIFIER:
         num_classes = _required(constructor_args, "num_classes", CLASSIFIER)
-        model = VideoPrismVideoClassifier(
+        model = registered_class(CLASSIFIER_CLASS)(
             backbone=backbone, num_classes=num_classes, preprocessor=None
         )
     return load_official_weights(model, official_class, arrays)

@@ -22,11 +22,10 @@ behaviour:
 from keras_videoprism.convert import official_checkpoint
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
-from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
-from keras_videoprism.models.video_prism_preset_loader import (
-    ConvertedPresetLoader,
-)
-from keras_videoprism.models.video_prism_preset_loader import get_preset_loader
+from keras_videoprism.convert.preset_loader import TRANSFORMERS_MODEL_TYPES
+from keras_videoprism.convert.preset_loader import ConvertedPresetLoader
+from keras_videoprism.convert.preset_loader import backbone_class
+from keras_videoprism.convert.preset_loader import read_preset_config
 from keras_videoprism.utils.keras_hub_compat import SAFETENSOR_CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import SAFETENSOR_FILE
 from keras_videoprism.utils.keras_hub_compat import check_file_exists
@@ -490,11 +489,12 @@ def from_transformers_checkpoint(preset, load_weights=True, **kwargs):
     )
     ```
     """
-    loader = get_preset_loader(preset)
-    if not isinstance(loader, TransformersPresetLoader):
+    config = read_preset_config(preset)
+    if config.get("model_type") not in TRANSFORMERS_MODEL_TYPES:
         raise ValueError(
             f"'{preset}' is not a transformers VideoPrism checkpoint (its "
             "`config.json` has no VideoPrism `model_type`). "
             "`VideoPrismBackbone.from_preset()` reads every format."
         )
-    return loader.load_backbone(VideoPrismBackbone, load_weights, **kwargs)
+    loader = TransformersPresetLoader(preset, config)
+    return loader.load_backbone(backbone_class(), load_weights, **kwargs)

@@ -1,5 +1,6 @@
 """Building blocks of VideoPrism (experimental: their API may change)."""
 
+from keras_videoprism.layers.contrastive_logits import ContrastiveLogits
 from keras_videoprism.layers.video_prism_attention import VideoPrismAttention
 from keras_videoprism.layers.video_prism_attention_pooler import (
     VideoPrismAttentionPooler,
@@ -25,11 +26,15 @@ from keras_videoprism.layers.video_prism_transformer import (
 from keras_videoprism.layers.video_prism_transformer import (
     VideoPrismTransformerStack,
 )
-from keras_videoprism.layers.video_prism_video_converter import (
+
+# The video converter sits beside the backbone (it needs the backbone class
+# for `from_preset`) and is exported here, like keras-hub's converters.
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 
 __all__ = [
+    "ContrastiveLogits",
     "VideoPrismAttention",
     "VideoPrismAttentionPooler",
     "VideoPrismFactorizedEncoder",

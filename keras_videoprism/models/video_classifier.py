@@ -1,39 +1,69 @@
+"""The generic video classification task: a backbone and a pooled head."""
+
+import numbers
+
 import keras
 import keras_hub
 
-from keras_videoprism.models import video_prism_preset_loader
+from keras_videoprism.layers.video_prism_attention_pooler import (
+    VideoPrismAttentionPooler,
+)
+from keras_videoprism.models import video_prism_inputs as inputs_lib
 from keras_videoprism.models.video_prism_inputs import static_shape
-from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 
 ACTIVATIONS = (None, "softmax", "sigmoid")
+VIDEO_INPUTS = (inputs_lib.PIXEL_VALUES, inputs_lib.FRAME_PADDING_MASK)
 # keras-hub's fine-tuning rate, safe for training the whole model. The new
 # head of a frozen backbone trains faster with ~1e-3.
 DEFAULT_LEARNING_RATE = 5e-5
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoClassifier(keras_hub.models.Task):
+class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
     """Base class for all video classification tasks.
 
     `VideoClassifier` tasks wrap a video backbone and a preprocessor to
     predict one of `num_classes` classes per video (or, with
-    `activation="sigmoid"`, any subset of them). Subclasses build the head
-    and set `num_classes` and `activation` before `Task.__init__` (whose
-    default `compile()` reads them); this class gives them `compile()`
-    defaults and checks that labels have the shape the loss reads: a
-    `ValueError` at the first step, not a silent broadcast.
+    `activation="sigmoid"`, any subset of them). The head is built here,
+    as keras-hub's `ImageClassifier` builds its own: the backbone's video
+    features `(B, T, N, D)` are flattened into `T * N` tokens, an attention
+    pooler (one learned query) pools them into one global embedding
+    `(B, D)`, and a `Dense(num_classes)` layer maps it to class scores.
+    Model-specific subclasses set `backbone_cls` and `preprocessor_cls`.
+
+    The backbone must give `get_video_features(pixel_values,
+    frame_padding_mask)` and have `hidden_dim`, `num_heads`,
+    `layer_norm_epsilon`, `patch_size`, `num_channels` and `data_format`,
+    as `VideoPrismBackbone` does. With a video-text backbone the head reads
+    the features of its video tower, and the text tower is unused.
 
     To fine-tune with `fit()`, pass `(x, y)` where `x` is a batch of videos
     and `y` holds integer class ids in `[0, num_classes)` of shape `(B,)`,
     or, for `activation="sigmoid"`, multi-hot vectors of shape
-    `(B, num_classes)`.
+    `(B, num_classes)`. Labels of another shape raise a `ValueError` at the
+    first step instead of broadcasting silently.
 
     Calling `from_preset()` on this base class returns the model-specific
     subclass that matches the backbone saved in the preset.
 
     Args:
-        *args: positional arguments of `keras_hub.models.Task`.
-        **kwargs: keyword arguments of `keras_hub.models.Task`.
+        backbone: a video backbone, e.g. `VideoPrismBackbone`.
+        num_classes: int. Number of classes (>= 1).
+        preprocessor: a preprocessor of raw videos, or `None` to feed
+            inputs to the model unchanged. Defaults to `None`.
+        activation: `None`, `"softmax"` or `"sigmoid"`. `None` returns
+            logits. Defaults to `None`.
+        dropout: float. Dropout rate on the global embedding before the
+            dense layer. Defaults to `0.0`.
+        head_dtype: `None`, str or `keras.DTypePolicy`. The dtype policy
+            of the head layers. Defaults to the backbone's.
+        pooler_attention_dim: int or None. Attention width of the pooler;
+            `None` gives the backbone's `hidden_dim`. Defaults to `None`.
+        **kwargs: other arguments of `keras_hub.models.Task`, e.g.
+            `compile=False` or `name`.
 
     Example:
 
@@ -46,43 +76,139 @@ class VideoClassifier(keras_hub.models.Task):
     ```
     """
 
-    @classproperty
-    def presets(cls):
-        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
-        return video_prism_preset_loader.presets()
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        preprocessor=None,
+        activation=None,
+        dropout=0.0,
+        head_dtype=None,
+        pooler_attention_dim=None,
+        **kwargs,
+    ):
+        backbone_cls = getattr(type(self), "backbone_cls", None)
+        if backbone_cls is not None and not isinstance(backbone, backbone_cls):
+            raise ValueError(
+                f"`backbone` must be a `{backbone_cls.__name__}`. Received: "
+                f"backbone of type {type(backbone).__name__}."
+            )
+        is_integer = isinstance(num_classes, numbers.Integral)
+        if isinstance(num_classes, bool) or not is_integer or num_classes < 1:
+            raise ValueError(
+                "`num_classes` must be an integer >= 1. Received: "
+                f"num_classes={num_classes!r}"
+            )
+        num_classes = int(num_classes)
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"`activation` must be one of {ACTIVATIONS}. Received: "
+                f"activation={activation!r}"
+            )
+        if head_dtype is not None:
+            head_dtype = keras.dtype_policies.get(head_dtype)
+        policy = head_dtype or backbone.dtype_policy
+        hidden_dim = backbone.hidden_dim
 
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Instantiates a video classifier from a preset.
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.flatten_tokens = keras.layers.Reshape(
+            (-1, hidden_dim), dtype=policy, name="flatten_tokens"
+        )
+        self.pooler = VideoPrismAttentionPooler(
+            hidden_dim=hidden_dim,
+            num_heads=backbone.num_heads,
+            attention_dim=pooler_attention_dim or hidden_dim,
+            layer_norm_epsilon=backbone.layer_norm_epsilon,
+            dtype=policy,
+            name="pooler",
+        )
+        self.output_dropout = keras.layers.Dropout(
+            dropout, dtype=policy, name="output_dropout"
+        )
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            activation=activation,
+            dtype=policy,
+            name="output_dense",
+        )
 
-        Called on `VideoClassifier`, this returns the subclass that matches
-        the preset's backbone (e.g. `VideoPrismVideoClassifier`). A preset
-        saved from a classifier restores it whole; a backbone preset gives
-        a new head, so pass `num_classes`. Passing `num_classes` always
-        gives a new, randomly initialized head.
+        # === Config ===
+        # Set before `Task.__init__`, whose default `compile()` reads them.
+        self.num_classes = num_classes
+        self.activation = activation
+        self.dropout = dropout
+        self.head_dtype = head_dtype
+        self.pooler_attention_dim = pooler_attention_dim
+
+        # === Functional Model ===
+        # The video tower through the backbone's public method: its layers,
+        # called on the backbone's own video inputs.
+        inputs = {name: backbone.input[name] for name in VIDEO_INPUTS}
+        features = backbone.get_video_features(
+            inputs[inputs_lib.PIXEL_VALUES],
+            inputs[inputs_lib.FRAME_PADDING_MASK],
+        )  # (B, T, N, D)
+        embeddings = self.pooler(self.flatten_tokens(features))  # (B, D)
+        outputs = self.output_dense(self.output_dropout(embeddings))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    # --- Input handling shared by `__call__` and `call` -------------------
+    def standardize_inputs(self, inputs):
+        """Completes and validates the inputs (see `video_prism_inputs`)."""
+        return inputs_lib.standardize_inputs(
+            inputs,
+            has_text=False,
+            patch_size=self.backbone.patch_size,
+            channels=self.backbone.num_channels,
+            data_format=self.backbone.data_format,
+        )
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(
+            self.standardize_inputs(inputs), *args, **kwargs
+        )
+
+    def call(self, inputs, *args, **kwargs):
+        # JAX's `predict`/`fit` reach `call` through `stateless_call`.
+        return super().call(self.standardize_inputs(inputs), *args, **kwargs)
+
+    def get_global_embeddings(self, pixel_values, frame_padding_mask=None):
+        """The pooled video embedding the dense layer classifies.
 
         Args:
-            preset: str. A preset name of `VideoClassifier.presets`, a
-                handle (`kaggle://`, `hf://`) or a preset directory.
-            load_weights: bool. If `False`, all weights are randomly
-                initialized. Defaults to `True`.
-            **kwargs: constructor arguments, e.g. `num_classes`,
-                `activation` or `preprocessor`.
+            pixel_values: video `(B, T, H, W, 3)`, RGB in `[0, 1]`.
+            frame_padding_mask: optional `(B, T)`, 1 = real frame.
 
         Returns:
-            A `VideoClassifier` subclass instance.
+            Embeddings `(B, D)` (for VideoPrism, the official
+            `global_embeddings`).
 
         Example:
 
         ```python
-        classifier = keras_videoprism.models.VideoClassifier.from_preset(
-            "videoprism_public_v1_base", num_classes=10
-        )
+        embeddings = classifier.get_global_embeddings(pixel_values)
         ```
         """
-        return video_prism_preset_loader.from_preset(
-            cls, preset, load_weights=load_weights, **kwargs
+        features = self.backbone.get_video_features(
+            pixel_values, frame_padding_mask
         )
+        return self.pooler(self.flatten_tokens(features))
+
+    def get_config(self):
+        # The backbone and preprocessor are serialized by `Task`.
+        config = super().get_config()
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "head_dtype": _serialize_policy(self.head_dtype),
+                "pooler_attention_dim": self.pooler_attention_dim,
+            }
+        )
+        return config
 
     def compile(
         self,
@@ -205,3 +331,9 @@ def check_labels(y, loss, num_classes):
         f"ids with `keras.utils.to_categorical(labels, {num_classes})`, or "
         "use `activation='softmax'` for one class per video."
     )
+
+
+def _serialize_policy(policy):
+    if policy is None:
+        return None
+    return keras.dtype_policies.serialize(policy)

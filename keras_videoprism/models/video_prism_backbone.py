@@ -20,12 +20,13 @@ from keras_videoprism.layers.video_prism_transformer import (
     VideoPrismTransformerStack,
 )
 from keras_videoprism.models import video_prism_inputs as inputs_lib
-from keras_videoprism.models import video_prism_preset_loader
-from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismBackbone(keras_hub.models.Backbone):
+class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
     """VideoPrism video encoder, alone or with its text tower (LvT).
 
     The video encoder is the factorized ViViT of the official model: frames
@@ -307,43 +308,6 @@ class VideoPrismBackbone(keras_hub.models.Backbone):
         self.rematerialize = rematerialize
         self.data_format = data_format
         self.num_channels = channels
-
-    # --- Presets (see `video_prism_preset_loader`) ------------------------
-    @classproperty
-    def presets(cls):
-        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
-        return video_prism_preset_loader.presets()
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Instantiates a `VideoPrismBackbone` from a preset.
-
-        `preset` is a name of `VideoPrismBackbone.presets` (resolved to its
-        Kaggle handle), a `kaggle://` or `hf://` handle, or a directory.
-        It may hold a preset of ours (`save_to_preset()`), a keras-hub
-        VideoPrism preset or a transformers VideoPrism checkpoint; the last
-        two are converted on load.
-
-        Args:
-            preset: str. A preset name, handle or directory.
-            load_weights: bool. If `False`, the weights are randomly
-                initialized. Defaults to `True`.
-            **kwargs: other constructor arguments, e.g. `dtype`.
-
-        Returns:
-            A `VideoPrismBackbone`.
-
-        Example:
-
-        ```python
-        backbone = keras_videoprism.models.VideoPrismBackbone.from_preset(
-            "videoprism_lvt_public_v1_base"
-        )
-        ```
-        """
-        return video_prism_preset_loader.from_preset(
-            cls, preset, load_weights=load_weights, **kwargs
-        )
 
     @property
     def has_text_encoder(self):

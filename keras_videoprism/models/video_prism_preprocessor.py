@@ -5,26 +5,18 @@ import contextlib
 import keras
 import keras_hub
 
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 from keras_videoprism.models import video_prism_inputs as inputs_lib
-from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
-from keras_videoprism.utils.keras_hub_compat import classproperty
 
 VIDEOS = "videos"
 PROMPTS = "prompts"
-
-
-def video_text_presets():
-    """The presets of video-text (LvT) models, which have a tokenizer."""
-    return {
-        name: preset
-        for name, preset in video_prism_preset_loader.presets().items()
-        if "vocabulary_size" in preset["metadata"]
-    }
 
 
 @contextlib.contextmanager
@@ -57,7 +49,9 @@ def _check_inputs(x):
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismPreprocessor(keras_hub.models.Preprocessor):
+class VideoPrismPreprocessor(
+    VideoPrismPresetMixin, keras_hub.models.Preprocessor
+):
     """Turns raw videos and text prompts into video-text VideoPrism inputs.
 
     Videos go through the video converter (frame sampling, resizing and
@@ -118,6 +112,7 @@ class VideoPrismPreprocessor(keras_hub.models.Preprocessor):
     """
 
     backbone_cls = VideoPrismBackbone
+    video_text_presets_only = True
     tokenizer_cls = VideoPrismTokenizer
     video_converter_cls = VideoPrismVideoConverter
 
@@ -161,35 +156,6 @@ class VideoPrismPreprocessor(keras_hub.models.Preprocessor):
         if self.video_converter is None:
             return videos
         return self.video_converter(videos)
-
-    @classproperty
-    def presets(cls):
-        """The video-text (LvT) VideoPrism presets."""
-        return video_text_presets()
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """Instantiates a `VideoPrismPreprocessor` from a preset.
-
-        Args:
-            preset: str. A name of `VideoPrismPreprocessor.presets`, a
-                `kaggle://` or `hf://` handle, or a preset directory.
-            **kwargs: constructor arguments to override, e.g.
-                `sequence_length` or `tokenizer`.
-
-        Returns:
-            A `VideoPrismPreprocessor` with the preset's tokenizer and
-            video converter.
-
-        Example:
-
-        ```python
-        preprocessor = VideoPrismPreprocessor.from_preset(
-            "videoprism_lvt_public_v1_base"
-        )
-        ```
-        """
-        return video_prism_preset_loader.from_preset(cls, preset, **kwargs)
 
     @classmethod
     def _add_missing_kwargs(cls, loader, kwargs):

@@ -13,9 +13,10 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
-from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
-from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 from keras_videoprism.utils.keras_hub_compat import (
     convert_preprocessing_outputs_python,
 )
@@ -129,7 +130,9 @@ def _as_text_list(inputs):
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismTokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
+class VideoPrismTokenizer(
+    VideoPrismPresetMixin, keras_hub.tokenizers.SentencePieceTokenizer
+):
     """VideoPrism SentencePiece tokenizer with the official text packing.
 
     Calling the layer (or `tokenize()`) canonicalizes the texts when
@@ -176,33 +179,6 @@ class VideoPrismTokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
     """
 
     backbone_cls = VideoPrismBackbone
-
-    @classproperty
-    def presets(cls):
-        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
-        return video_prism_preset_loader.presets()
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """Loads the tokenizer of a video-text (LvT) preset.
-
-        Args:
-            preset: str. A name of `VideoPrismTokenizer.presets`, a handle or
-                a preset directory holding the SentencePiece asset.
-            **kwargs: constructor overrides, e.g. `sequence_length`.
-
-        Returns:
-            A `VideoPrismTokenizer`.
-
-        Example:
-
-        ```python
-        tokenizer = VideoPrismTokenizer.from_preset(
-            "videoprism_lvt_public_v1_base"
-        )
-        ```
-        """
-        return video_prism_preset_loader.from_preset(cls, preset, **kwargs)
 
     def __init__(
         self, proto=None, sequence_length=64, canonicalize=True, **kwargs

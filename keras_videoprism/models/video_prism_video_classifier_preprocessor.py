@@ -1,17 +1,20 @@
 import keras
 import keras_hub
 
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
-from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
-from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 from keras_videoprism.utils.keras_hub_compat import preprocessing_function
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismVideoClassifierPreprocessor(keras_hub.models.Preprocessor):
+class VideoPrismVideoClassifierPreprocessor(
+    VideoPrismPresetMixin, keras_hub.models.Preprocessor
+):
     """Preprocessor of `VideoPrismVideoClassifier`: raw videos in, frames out.
 
     Runs a `VideoPrismVideoConverter` over the videos (temporal sampling to
@@ -73,55 +76,3 @@ class VideoPrismVideoClassifierPreprocessor(keras_hub.models.Preprocessor):
         if self.video_converter is not None:
             x = self.video_converter(x)
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
-
-    @classproperty
-    def presets(cls):
-        """The VideoPrism presets: `{name: {"metadata", "kaggle_handle"}}`."""
-        return video_prism_preset_loader.presets()
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """Instantiates the preprocessor from a preset.
-
-        Args:
-            preset: str. A preset name of `presets`, a handle (`kaggle://`,
-                `hf://`) or a preset directory.
-            **kwargs: constructor arguments, e.g. `video_converter`.
-
-        Returns:
-            A `VideoPrismVideoClassifierPreprocessor`.
-
-        Example:
-
-        ```python
-        preprocessor = (
-            keras_videoprism.models.VideoPrismVideoClassifierPreprocessor
-            .from_preset("videoprism_public_v1_base")
-        )
-        ```
-        """
-        return video_prism_preset_loader.from_preset(cls, preset, **kwargs)
-
-    @classmethod
-    def _add_missing_kwargs(cls, loader, kwargs):
-        if "video_converter" not in kwargs:
-            kwargs["video_converter"] = _load_video_converter(
-                loader, cls.video_converter_cls
-            )
-        return super()._add_missing_kwargs(loader, kwargs)
-
-
-def _load_video_converter(loader, converter_cls):
-    """The preset's video converter, or one made for its backbone.
-
-    A backbone-only preset of ours has no `video_converter.json`; it gets a
-    converter to the frame count and size the backbone was trained at, as
-    presets of other formats do.
-    """
-    try:
-        return loader.load_video_converter(converter_cls)
-    except FileNotFoundError:
-        config = video_prism_preset_loader.video_converter_config(
-            loader.config["config"]
-        )
-        return converter_cls(**config)

@@ -1,90 +1,29 @@
 """A task for zero-shot classification and retrieval with video-text models."""
 
-import math
-import os
-
 import keras
 import keras_hub
 import numpy as np
 from keras import ops
 
+from keras_videoprism.layers.contrastive_logits import DEFAULT_LOGIT_BIAS
+from keras_videoprism.layers.contrastive_logits import DEFAULT_TEMPERATURE
+from keras_videoprism.layers.contrastive_logits import ContrastiveLogits
 from keras_videoprism.losses.contrastive_losses import SigmoidContrastiveLoss
 from keras_videoprism.losses.contrastive_losses import SoftmaxContrastiveLoss
 from keras_videoprism.models import video_prism_inputs as inputs_lib
-from keras_videoprism.models import video_prism_preset_loader
-from keras_videoprism.models.video_prism_preprocessor import video_text_presets
-from keras_videoprism.utils.keras_hub_compat import classproperty
-from keras_videoprism.utils.video_io import load_video
+from keras_videoprism.models import video_text_retriever_inputs as checks
+from keras_videoprism.models.video_files import read_video
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 
-# The official zero-shot defaults (VideoPrism video-text demo).
+# The official zero-shot prompt (VideoPrism video-text demo).
 DEFAULT_TEMPLATE = "a video of {}."
-DEFAULT_TEMPERATURE = 0.01
-# SigLIP initialises its logit bias at -10.
-DEFAULT_LOGIT_BIAS = -10.0
 
 _LOSSES = {
     "softmax": SoftmaxContrastiveLoss,
     "sigmoid": SigmoidContrastiveLoss,
 }
-
-
-@keras.saving.register_keras_serializable(package="keras_videoprism")
-class ContrastiveLogits(keras.layers.Layer):
-    """Turns similarities into logits with a learned temperature and bias.
-
-    Computes `similarities * exp(log_scale) + bias` in float32, where
-    `exp(-log_scale)` is the temperature. The bias shifts every logit
-    equally, so it only matters to the sigmoid loss: softmax losses and
-    probabilities are unchanged by it.
-
-    Args:
-        initial_temperature: float. The temperature the layer starts at.
-            Defaults to `0.01`.
-        initial_logit_bias: float. The bias it starts at. Defaults to
-            `-10.0`.
-        **kwargs: standard layer arguments, e.g. `name` and `dtype`.
-    """
-
-    def __init__(
-        self,
-        initial_temperature=DEFAULT_TEMPERATURE,
-        initial_logit_bias=DEFAULT_LOGIT_BIAS,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.initial_temperature = initial_temperature
-        self.initial_logit_bias = initial_logit_bias
-
-    def build(self, input_shape=None):
-        self.log_scale = self.add_weight(
-            shape=(),
-            initializer=keras.initializers.Constant(
-                -math.log(self.initial_temperature)
-            ),
-            dtype="float32",
-            name="log_scale",
-        )
-        self.bias = self.add_weight(
-            shape=(),
-            initializer=keras.initializers.Constant(self.initial_logit_bias),
-            dtype="float32",
-            name="bias",
-        )
-        self.built = True
-
-    def call(self, similarities):
-        similarities = ops.cast(similarities, "float32")
-        return similarities * ops.exp(self.log_scale) + self.bias
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "initial_temperature": self.initial_temperature,
-                "initial_logit_bias": self.initial_logit_bias,
-            }
-        )
-        return config
 
 
 def _similarities(video_embeddings, text_embeddings):
@@ -111,72 +50,8 @@ def _pair_similarities_and_targets(y, y_pred):
     return similarities, targets
 
 
-def _check_positive(value, name):
-    is_number = isinstance(value, (int, float, np.number))
-    if isinstance(value, bool) or not is_number or not value > 0:
-        raise ValueError(
-            f"`{name}` must be a positive number. Received: {name}={value!r}"
-        )
-
-
-def _check_strings(values, name):
-    """Checks a non-empty list of Python strings; returns it as a list."""
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(
-            f"`{name}` must be a non-empty list of strings, e.g. "
-            f'`["cooking", "dancing"]`. Received: {name}={values!r}'
-        )
-    for value in values:
-        if not isinstance(value, str):
-            raise ValueError(
-                f"`{name}` must hold only strings. Received {value!r} of "
-                f"type {type(value).__name__}; convert it with `str()`."
-            )
-    return list(values)
-
-
-def _as_video_list(videos):
-    """Returns something `len()`-able and sliceable, one item per video."""
-    if isinstance(videos, (str, os.PathLike)):
-        return [videos]
-    if isinstance(videos, (list, tuple)):
-        videos = list(videos)
-    else:
-        shape = inputs_lib.static_shape(videos)
-        rank = None if shape is None else len(shape)
-        if rank == 4:
-            return [videos]
-        if rank != 5:
-            raise ValueError(
-                "`videos` must be one video of shape (T, H, W, 3), a batch "
-                "of shape (B, T, H, W, 3), a list of videos or of video "
-                f"file paths. Received an array of shape {shape}. For "
-                "grayscale videos add a channel axis and repeat it 3 times."
-            )
-    if len(videos) == 0:
-        raise ValueError(
-            "`videos` is empty. Pass at least one video or video file path."
-        )
-    return videos
-
-
-def _map_batches(fn, items, batch_size):
-    """Applies `fn` to consecutive slices of `items`; concatenates results."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise ValueError(
-            f"`batch_size` must be an int. Received: batch_size={batch_size!r}"
-        )
-    _check_positive(batch_size, "batch_size")
-    return np.concatenate(
-        [
-            fn(items[start : start + batch_size])
-            for start in range(0, len(items), batch_size)
-        ]
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoTextRetriever(keras_hub.models.Task):
+class VideoTextRetriever(VideoPrismPresetMixin, keras_hub.models.Task):
     """Zero-shot classification and retrieval with a video-text model.
 
     The task pairs a video-text backbone, whose two towers embed videos and
@@ -242,6 +117,8 @@ class VideoTextRetriever(keras_hub.models.Task):
         - [SigLIP](https://arxiv.org/abs/2303.15343)
     """
 
+    video_text_presets_only = True
+
     def __init__(
         self,
         backbone,
@@ -258,7 +135,7 @@ class VideoTextRetriever(keras_hub.models.Task):
                 "`videoprism_lvt_public_v1_base`. This backbone is "
                 "video-only; use `VideoPrismVideoClassifier` for it."
             )
-        _check_positive(initial_temperature, "initial_temperature")
+        checks.check_positive(initial_temperature, "initial_temperature")
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
@@ -305,41 +182,6 @@ class VideoTextRetriever(keras_hub.models.Task):
         # === Config ===
         self.initial_temperature = initial_temperature
         self.initial_logit_bias = initial_logit_bias
-
-    @classproperty
-    def presets(cls):
-        """The video-text (LvT) VideoPrism presets."""
-        return video_text_presets()
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Instantiates a video-text task from a preset.
-
-        Called on `VideoTextRetriever`, it returns the subclass that
-        matches the preset's backbone (`VideoPrismVideoTextRetriever`).
-
-        Args:
-            preset: str. A name of `presets`, a `kaggle://` or `hf://`
-                handle, or a preset directory.
-            load_weights: bool. If `False`, the weights are randomly
-                initialized. Defaults to `True`.
-            **kwargs: constructor arguments to override, e.g.
-                `preprocessor` or `compile`.
-
-        Returns:
-            The task, with its backbone and preprocessor.
-
-        Example:
-
-        ```python
-        retriever = VideoTextRetriever.from_preset(
-            "videoprism_lvt_public_v1_base"
-        )
-        ```
-        """
-        return video_prism_preset_loader.from_preset(
-            cls, preset, load_weights=load_weights, **kwargs
-        )
 
     @property
     def temperature(self):
@@ -411,23 +253,10 @@ class VideoTextRetriever(keras_hub.models.Task):
                 "`from_preset()` or pass `preprocessor=`."
             )
 
-    def _read_video(self, video):
-        """Decodes a video file path; returns any other video unchanged."""
-        if not isinstance(video, (str, os.PathLike)):
-            return video
-        converter = getattr(self.preprocessor, "video_converter", None)
-        if converter is None:
-            raise ValueError(
-                "Reading video files needs the preprocessor's video "
-                "converter (it sets the frame count and the pixel range). "
-                "Pass a `preprocessor` with a `video_converter`, or decode "
-                "and convert the videos to `pixel_values` yourself."
-            )
-        return load_video(video, num_frames=converter.num_frames)
-
     def _embed_video_batch(self, videos):
         if isinstance(videos, list):
-            videos = [self._read_video(video) for video in videos]
+            converter = getattr(self.preprocessor, "video_converter", None)
+            videos = [read_video(video, converter) for video in videos]
         if self.preprocessor is not None:
             videos = self.preprocessor.convert_videos(videos)
         if isinstance(videos, list):
@@ -459,8 +288,8 @@ class VideoTextRetriever(keras_hub.models.Task):
         index = retriever.embed_videos(["a.mp4", "b.mp4"])  # (2, D)
         ```
         """
-        videos = _as_video_list(videos)
-        return _map_batches(self._embed_video_batch, videos, batch_size)
+        videos = checks.as_video_list(videos)
+        return checks.map_batches(self._embed_video_batch, videos, batch_size)
 
     def embed_texts(self, texts, batch_size=64):
         """L2-normalised text embeddings; runs only the text tower.
@@ -484,8 +313,8 @@ class VideoTextRetriever(keras_hub.models.Task):
         self._require_preprocessor("embed_texts")
         if isinstance(texts, str):
             texts = [texts]
-        texts = _check_strings(texts, "texts")
-        return _map_batches(self._embed_text_batch, texts, batch_size)
+        texts = checks.check_strings(texts, "texts")
+        return checks.map_batches(self._embed_text_batch, texts, batch_size)
 
     @staticmethod
     def similarity(video_embeddings, text_embeddings):
@@ -530,7 +359,7 @@ class VideoTextRetriever(keras_hub.models.Task):
         scores, ids = retriever.retrieve(queries, index, top_k=3)
         ```
         """
-        _check_positive(top_k, "top_k")
+        checks.check_positive(top_k, "top_k")
         scores = VideoTextRetriever.similarity(
             query_embeddings, index_embeddings
         )
@@ -573,7 +402,7 @@ class VideoTextRetriever(keras_hub.models.Task):
         labels[probabilities[0].argmax()]
         ```
         """
-        labels = _check_strings(labels, "labels")
+        labels = checks.check_strings(labels, "labels")
         if "{}" not in template:
             raise ValueError(
                 "`template` must contain `{}` where the label goes, e.g. "
@@ -581,7 +410,7 @@ class VideoTextRetriever(keras_hub.models.Task):
             )
         if temperature is None:
             temperature = self.temperature
-        _check_positive(temperature, "temperature")
+        checks.check_positive(temperature, "temperature")
         prompts = [template.format(label) for label in labels]
         similarities = self.similarity(
             self.embed_videos(videos, batch_size=batch_size),

@@ -1,13 +1,25 @@
-"""Video decoding and runtime helpers."""
+"""Video decoding helpers.
 
-from keras_videoprism.utils.memory_allocator import keep_freed_memory
-from keras_videoprism.utils.video_io import load_video
-from keras_videoprism.utils.video_io import sample_video_path
-from keras_videoprism.utils.video_io import sliding_window_clips
+The decoding functions live in `video_io`, which needs PyAV; they are
+imported on first use, so that `import keras_videoprism` does not load
+PyAV. (`memory_allocator`, which reconfigures the process's allocator, is
+for command-line programs and is not exported here.)
+"""
 
-__all__ = [
-    "keep_freed_memory",
-    "load_video",
-    "sample_video_path",
-    "sliding_window_clips",
-]
+_VIDEO_IO = ("load_video", "sample_video_path", "sliding_window_clips")
+
+__all__ = list(_VIDEO_IO)
+
+
+def __getattr__(name):
+    if name in _VIDEO_IO:
+        from keras_videoprism.utils import video_io
+
+        return getattr(video_io, name)
+    raise AttributeError(
+        f"module 'keras_videoprism.utils' has no attribute '{name}'"
+    )
+
+
+def __dir__():
+    return sorted([*globals(), *_VIDEO_IO])

@@ -13,12 +13,14 @@ from keras_hub.src.utils.preset_utils import SAFETENSOR_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import SHARDED_MODEL_WEIGHTS_CONFIG_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import TOKENIZER_ASSET_DIR  # noqa: F401
 from keras_hub.src.utils.preset_utils import TOKENIZER_CONFIG_FILE  # noqa: F401
+from keras_hub.src.utils.preset_utils import (  # noqa: F401
+    VIDEO_CONVERTER_CONFIG_FILE,
+)
 from keras_hub.src.utils.preset_utils import KerasPresetLoader  # noqa: F401
 from keras_hub.src.utils.preset_utils import PresetLoader  # noqa: F401
 from keras_hub.src.utils.preset_utils import check_file_exists  # noqa: F401
 from keras_hub.src.utils.preset_utils import find_subclass  # noqa: F401
 from keras_hub.src.utils.preset_utils import get_file  # noqa: F401
-from keras_hub.src.utils.preset_utils import get_preset_loader  # noqa: F401
 from keras_hub.src.utils.preset_utils import load_json  # noqa: F401
 from keras_hub.src.utils.python_utils import classproperty  # noqa: F401
 from keras_hub.src.utils.tensor_utils import (  # noqa: F401

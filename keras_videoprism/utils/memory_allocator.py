@@ -8,6 +8,10 @@ pages again. On the 2-core CPU we measure on, JAX and PyTorch spent 0.7 to
 1.4 s of a 5.6 to 7.1 s base clip on that. Keeping freed memory in the heap
 removes the cost; the price is that the process's resident memory stays at
 its peak.
+
+It changes the whole process, so the library never calls it and
+`import keras_videoprism` does not import it: programs do (the
+`keras-videoprism` command line and `benchmarks/benchmark.py`).
 """
 
 import ctypes
@@ -33,7 +37,7 @@ def keep_freed_memory():
     Example:
 
     ```python
-    from keras_videoprism.utils import keep_freed_memory
+    from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
     keep_freed_memory()
     embeddings = backbone.predict(videos)

@@ -147,7 +147,7 @@ def snapshot():
     ], sort_keys=True)
 
 before = snapshot()
-from keras_videoprism.cli import demo_preset_path
+from keras_videoprism.models.video_prism_preset_loader import demo_preset_path
 from keras_videoprism.models import VideoPrismBackbone
 ours = sorted(VideoPrismBackbone.presets)
 VideoPrismBackbone.from_preset(demo_preset_path())

@@ -10,7 +10,7 @@ import numpy as np
 from keras_videoprism.convert.official_checkpoint import (
     from_official_checkpoint,
 )
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 from keras_videoprism.losses import SigmoidContrastiveLoss

@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent(
     """
     import resource
     import numpy as np
-    from keras_videoprism.utils import keep_freed_memory
+    from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
     print(keep_freed_memory())
     for _ in range(3):

@@ -5,13 +5,18 @@ import keras_hub
 import numpy as np
 from keras import ops
 
-from keras_videoprism.utils.keras_hub_compat import classproperty
+from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
+from keras_videoprism.models.video_prism_preset_loader import (
+    VideoPrismPresetMixin,
+)
 from keras_videoprism.utils.keras_hub_compat import in_tf_function
 from keras_videoprism.utils.keras_hub_compat import preprocessing_function
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismVideoConverter(keras_hub.layers.VideoConverter):
+class VideoPrismVideoConverter(
+    VideoPrismPresetMixin, keras_hub.layers.VideoConverter
+):
     """Turns raw videos into VideoPrism `pixel_values`.
 
     VideoPrism takes `float32` RGB frames in `[0, 1]` (no mean or standard
@@ -84,15 +89,7 @@ class VideoPrismVideoConverter(keras_hub.layers.VideoConverter):
     ```
     """
 
-    @classproperty
-    def backbone_cls(cls):
-        # Imported on use: model modules import this one, so importing the
-        # backbone here at import time could close an import cycle.
-        from keras_videoprism.models.video_prism_backbone import (
-            VideoPrismBackbone,
-        )
-
-        return VideoPrismBackbone
+    backbone_cls = VideoPrismBackbone
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone

@@ -1,0 +1,292 @@
+"""The preset loaders of our format, and the base of the converted ones.
+
+keras-hub reads a preset through a `PresetLoader`, which builds each kind of
+class (backbone, task, preprocessor, tokenizer, video converter) from the
+preset's files. This module holds the loader of presets of ours (keras-hub's
+`KerasPresetLoader` plus checks of the weights file) and the base class of
+the loaders of other formats, which convert the source's configuration and
+weights on load (`keras_hub_preset.py`, `transformers_checkpoint.py`).
+Which loader reads a preset is decided in `preset_formats.py`.
+
+Model classes are never imported here: the backbone class is looked up in
+the Keras registry by its serialized name, so the checkpoint readers sit
+below the models in the import graph.
+"""
+
+import collections
+import os
+import warnings
+
+import h5py
+import keras
+import numpy as np
+
+from keras_videoprism.convert import official_checkpoint
+from keras_videoprism.utils.keras_hub_compat import CONFIG_FILE
+from keras_videoprism.utils.keras_hub_compat import MODEL_WEIGHTS_FILE
+from keras_videoprism.utils.keras_hub_compat import (
+    SHARDED_MODEL_WEIGHTS_CONFIG_FILE,
+)
+from keras_videoprism.utils.keras_hub_compat import TOKENIZER_ASSET_DIR
+from keras_videoprism.utils.keras_hub_compat import TOKENIZER_CONFIG_FILE
+from keras_videoprism.utils.keras_hub_compat import VIDEO_CONVERTER_CONFIG_FILE
+from keras_videoprism.utils.keras_hub_compat import KerasPresetLoader
+from keras_videoprism.utils.keras_hub_compat import PresetLoader
+from keras_videoprism.utils.keras_hub_compat import check_file_exists
+from keras_videoprism.utils.keras_hub_compat import get_file
+from keras_videoprism.utils.keras_hub_compat import load_json
+
+PACKAGE_PREFIX = "keras_videoprism>"
+KERAS_HUB_BACKBONE = "keras_hub>VideoPrismBackbone"
+TRANSFORMERS_MODEL_TYPES = ("videoprism", "videoprism_vision_model")
+# The SentencePiece model of keras-hub's tokenizer assets.
+TOKENIZER_ASSET = f"{TOKENIZER_ASSET_DIR}/vocabulary.spm"
+_PRODUCTION_TOKENIZER = (
+    "the public video-text checkpoints use the 32,000-piece T5 `c4_en` "
+    "SentencePiece model (gs://t5-data/vocabs/cc_en.32000/"
+    "sentencepiece.model), which is not bundled"
+)
+
+
+def backbone_class():
+    """Our `VideoPrismBackbone` class, from the Keras registry."""
+    return official_checkpoint.registered_class(
+        official_checkpoint.BACKBONE_CLASS
+    )
+
+
+def _check_local_preset(path):
+    if os.path.isfile(path):
+        hint = ""
+        if path.endswith(".npz"):
+            hint = (
+                " An official `.npz` checkpoint loads with "
+                "`keras_videoprism.convert.from_official_checkpoint` or "
+                "`keras-videoprism convert`."
+            )
+        raise ValueError(f"'{path}' is a file, not a preset directory.{hint}")
+    if not os.path.exists(os.path.join(path, CONFIG_FILE)):
+        raise ValueError(
+            f"'{path}' is not a preset directory: it has no {CONFIG_FILE}. "
+            "A preset directory is written by `save_to_preset()` (our "
+            "format or keras-hub's) or by transformers' `save_pretrained()`"
+            f". Found: {sorted(os.listdir(path))[:10]}"
+        )
+
+
+def read_preset_config(handle):
+    """The `config.json` of a preset directory or handle, checked.
+
+    Args:
+        handle: str or path. A local directory or a handle (`kaggle://`,
+            `hf://`, ...).
+
+    Returns:
+        The parsed `config.json`.
+
+    Raises:
+        ValueError: `handle` is neither a handle nor a directory, or it is a
+            directory without a `config.json`.
+    """
+    if not isinstance(handle, (str, os.PathLike)):
+        raise ValueError(
+            "A preset must be a preset name, a handle or a directory path. "
+            f"Received: preset={handle!r}"
+        )
+    handle = os.fspath(handle)
+    if os.path.exists(handle):
+        _check_local_preset(handle)
+    elif "://" not in handle:
+        raise ValueError(
+            f"'{handle}' is neither a preset directory nor a handle such as "
+            "'kaggle://...' or 'hf://...'."
+        )
+    return load_json(handle, CONFIG_FILE)
+
+
+def missing_tokenizer_error(preset, error):
+    """A `FileNotFoundError` that says how to give a preset a tokenizer."""
+    return FileNotFoundError(
+        f"The preset '{preset}' has no tokenizer model ({error}). Only "
+        "video-text (LvT) presets have a tokenizer, and its SentencePiece "
+        f"model must be in the preset as `{TOKENIZER_ASSET}`; "
+        f"{_PRODUCTION_TOKENIZER}. Add it with "
+        "`VideoPrismTokenizer(proto=path).save_to_preset(preset_dir)`, or "
+        "pass `proto=` to `VideoPrismTokenizer`."
+    )
+
+
+def video_converter_config(backbone_config):
+    """`VideoPrismVideoConverter` arguments for a backbone configuration."""
+    image_shape = backbone_config["image_shape"]
+    if backbone_config.get("data_format") == "channels_first":
+        image_size = image_shape[1:]
+    else:
+        image_size = image_shape[:2]
+    return {
+        "num_frames": backbone_config["num_frames"],
+        "image_size": tuple(image_size),
+        # The official demos resize whole frames, without cropping.
+        "crop_to_aspect_ratio": False,
+    }
+
+
+# --- Checks of our own weights files ---------------------------------------
+def _weights_file_shapes(path):
+    """The shapes of the arrays in a `.weights.h5` file."""
+    shapes = []
+
+    def visit(name, item):
+        if isinstance(item, h5py.Dataset):
+            shapes.append(tuple(item.shape))
+
+    try:
+        with h5py.File(path, "r") as file:
+            file.visititems(visit)
+    except OSError as error:
+        raise ValueError(
+            f"Could not read the weights file '{path}' ({error}). It is "
+            "truncated or corrupt: download or save the preset again."
+        ) from error
+    return shapes
+
+
+def _first_unloaded_variable(path, model):
+    """Loads what fits; returns the first variable the file did not set."""
+    for variable in model.weights:
+        variable.assign(np.full(variable.shape, np.nan, variable.dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.load_weights(path, skip_mismatch=True)
+    for variable in model.weights:
+        if np.isnan(keras.ops.convert_to_numpy(variable)).any():
+            return variable
+    return None
+
+
+def check_weights_file(path, model):
+    """Checks that a `.weights.h5` file fits `model`, variable for variable.
+
+    Args:
+        path: str. The weights file.
+        model: the model built from the preset's configuration.
+
+    Raises:
+        ValueError: the file is truncated or unreadable, or it was saved
+            from another configuration; the message names the first
+            variable of `model` the file has no weight for.
+    """
+    found = collections.Counter(_weights_file_shapes(path))
+    expected = collections.Counter(tuple(v.shape) for v in model.weights)
+    if found == expected:
+        return
+    variable = _first_unloaded_variable(path, model)
+    if variable is not None:
+        raise ValueError(
+            f"The weights file '{path}' was saved from another configuration"
+            f" than the preset's {CONFIG_FILE}: it has no weight of shape "
+            f"{tuple(variable.shape)} for '{variable.path}' (the first "
+            "mismatched variable). Save the preset again, or check that "
+            f"the {CONFIG_FILE} and the weights come from the same model."
+        )
+    extra = sum((found - expected).values())
+    raise ValueError(
+        f"The weights file '{path}' holds {extra} weight(s) that the "
+        f"preset's {CONFIG_FILE} has no variable for (e.g. a text tower or "
+        "more layers): it was saved from another configuration."
+    )
+
+
+class VideoPrismPresetLoader(KerasPresetLoader):
+    """keras-hub's loader of Keras presets, for presets of ours.
+
+    Adds a check of the weights file against the configuration (clear
+    errors for truncated files and files of another configuration) and a
+    clear error for a tokenizer without its SentencePiece model.
+    """
+
+    def _check_weights_exist(self):
+        has_weights = check_file_exists(self.preset, MODEL_WEIGHTS_FILE)
+        if not has_weights and not check_file_exists(
+            self.preset, SHARDED_MODEL_WEIGHTS_CONFIG_FILE
+        ):
+            raise FileNotFoundError(
+                f"The preset '{self.preset}' has a {CONFIG_FILE} but no "
+                f"weights ({MODEL_WEIGHTS_FILE}). Pass `load_weights=False` "
+                "for a randomly initialized model of its configuration."
+            )
+
+    def load_backbone(self, cls, load_weights, **kwargs):
+        if load_weights:
+            # Before building: a definition without weights fails at once.
+            self._check_weights_exist()
+        return super().load_backbone(cls, load_weights, **kwargs)
+
+    def _load_backbone_weights(self, backbone):
+        if check_file_exists(self.preset, MODEL_WEIGHTS_FILE):
+            path = get_file(self.preset, MODEL_WEIGHTS_FILE)
+            check_weights_file(path, backbone)
+        super()._load_backbone_weights(backbone)
+
+    def load_tokenizer(self, cls, config_file=TOKENIZER_CONFIG_FILE, **kwargs):
+        try:
+            return super().load_tokenizer(cls, config_file, **kwargs)
+        except FileNotFoundError as error:
+            raise missing_tokenizer_error(self.preset, error) from error
+
+    def load_video_converter(self, cls, **kwargs):
+        # A backbone-only preset has no `video_converter.json`: it gets a
+        # converter to the frame count and size the backbone was trained
+        # at, as presets of the other formats do.
+        if check_file_exists(self.preset, VIDEO_CONVERTER_CONFIG_FILE):
+            return super().load_video_converter(cls, **kwargs)
+        config = video_converter_config(self.config["config"])
+        return cls(**{**config, **kwargs})
+
+
+class ConvertedPresetLoader(PresetLoader):
+    """Base of the loaders of other formats into our classes.
+
+    `self.config` is the serialized configuration of our backbone, as a
+    preset of ours would store it (so that code reading `loader.config`
+    works for every format); the source's own configuration is
+    `self.source_config`. Subclasses provide `backbone_kwargs()` (from
+    `self.source_config`), `official_arrays()` (the backbone's weights in
+    the official checkpoint layout, see `convert/official_layout.py`) and
+    `tokenizer_file` (the SentencePiece model's path in the preset).
+    """
+
+    tokenizer_file = None
+
+    def __init__(self, preset, source_config):
+        self.source_config = source_config
+        config = {
+            "registered_name": official_checkpoint.BACKBONE_CLASS,
+            "config": self.backbone_kwargs(),
+        }
+        super().__init__(preset, config)
+
+    def check_backbone_class(self):
+        return backbone_class()
+
+    def load_backbone(self, cls, load_weights, **kwargs):
+        backbone = cls(**{**self.config["config"], **kwargs})
+        if load_weights:
+            official_class = official_checkpoint.ENCODER
+            if backbone.has_text_encoder:
+                official_class = official_checkpoint.CLIP
+            official_checkpoint.load_official_weights(
+                backbone, official_class, self.official_arrays()
+            )
+        return backbone
+
+    def load_tokenizer(self, cls, config_file=TOKENIZER_CONFIG_FILE, **kwargs):
+        try:
+            proto = get_file(self.preset, self.tokenizer_file)
+        except FileNotFoundError as error:
+            raise missing_tokenizer_error(self.preset, error) from error
+        return cls(proto=proto, **kwargs)
+
+    def load_video_converter(self, cls, **kwargs):
+        config = video_converter_config(self.config["config"])
+        return cls(**{**config, **kwargs})
