@@ -1,13 +1,18 @@
-"""Shared helpers for the test suite: fixture paths and a small TestCase."""
+"""Shared helpers for the test suite: fixture paths and the `TestCase`.
+
+`TestCase` is keras-hub's own test harness (`run_backbone_test`,
+`run_task_test`, `run_layer_test`, `run_preprocessor_test`,
+`run_preset_test`, ...), with a fixed seed and fresh temporary folders.
+"""
 
 import json
 import pathlib
 import shutil
 import tempfile
-import unittest
 
 import keras
 import numpy as np
+from keras_hub.src.tests import test_case as keras_hub_test_case
 
 DATA_DIR = pathlib.Path(__file__).parent / "data"
 OFFICIAL_DIR = DATA_DIR / "official"
@@ -43,8 +48,8 @@ def shared_test_spm_path():
     return path if path.exists() else None
 
 
-class TestCase(unittest.TestCase):
-    """Base class: a fixed seed and numpy-friendly assertions."""
+class TestCase(keras_hub_test_case.TestCase):
+    """keras-hub's `TestCase`: a fixed seed, float32, channels_last."""
 
     def setUp(self):
         super().setUp()
@@ -52,15 +57,8 @@ class TestCase(unittest.TestCase):
         keras.config.set_image_data_format("channels_last")
         keras.config.set_dtype_policy("float32")
 
-    def assertAllClose(self, actual, expected, atol=1e-6, rtol=1e-6, msg=""):
-        actual = keras.ops.convert_to_numpy(actual)
-        expected = keras.ops.convert_to_numpy(expected)
-        self.assertEqual(actual.shape, expected.shape, msg)
-        np.testing.assert_allclose(
-            actual, expected, atol=atol, rtol=rtol, err_msg=msg
-        )
-
     def get_temp_dir(self):
+        """A new temporary folder on every call, removed after the test."""
         path = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, path, True)
         return path

@@ -15,8 +15,9 @@ DEFAULT_LOGIT_BIAS = -10.0
 class ContrastiveLogits(keras.layers.Layer):
     """Turns similarities into logits with a learned temperature and bias.
 
-    Computes `similarities * exp(log_scale) + bias` in float32, where
-    `exp(-log_scale)` is the temperature. The bias shifts every logit
+    Computes `similarities * exp(log_scale) + bias`, where
+    `exp(-log_scale)` is the temperature, in the layer's compute dtype (the
+    video-text tasks create it `float32` whatever their backbone's dtype). The bias shifts every logit
     equally, so it only matters to the sigmoid loss: softmax losses and
     probabilities are unchanged by it.
 
@@ -44,20 +45,21 @@ class ContrastiveLogits(keras.layers.Layer):
             initializer=keras.initializers.Constant(
                 -math.log(self.initial_temperature)
             ),
-            dtype="float32",
             name="log_scale",
         )
         self.bias = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(self.initial_logit_bias),
-            dtype="float32",
             name="bias",
         )
         self.built = True
 
     def call(self, similarities):
-        similarities = ops.cast(similarities, "float32")
+        similarities = ops.cast(similarities, self.compute_dtype)
         return similarities * ops.exp(self.log_scale) + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self):
         config = super().get_config()

@@ -102,14 +102,16 @@ class VideoPrismAttentionPooler(keras.layers.Layer):
         key_value = ops.reshape(
             key_value, (batch, length, 2, self.num_heads, self.head_dim)
         )
-        query = self.query_projection(self.query)  # (1, A)
+        # A tensor, not the variable: a quantized `Dense` takes tensors.
+        query = self.query_projection(
+            ops.cast(self.query, self.compute_dtype)
+        )  # (1, A)
         scale = ops.softplus(ops.cast(self.per_dim_scale, "float32"))
         scale = scale * (_INV_SOFTPLUS_ZERO / math.sqrt(self.head_dim))
         query = ops.reshape(query, (1, 1, self.num_heads, self.head_dim))
         query = query * ops.cast(scale, query.dtype)
-        query = ops.broadcast_to(
-            query, (batch, 1, self.num_heads, self.head_dim)
-        )
+        # A tile (LiteRT has no `BROADCAST_TO` from torch exports).
+        query = ops.tile(query, (batch, 1, 1, 1))
         context = soft_capped_attention(
             query, key_value[:, :, 0], key_value[:, :, 1]
         )

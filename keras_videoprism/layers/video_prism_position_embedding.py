@@ -109,7 +109,9 @@ class VideoPrismPositionEmbedding(keras.layers.Layer):
         grid_rank = len(self.grid_shape)
         target_grid = shape[-1 - grid_rank : -1]
         table = self.resized_table(target_grid)
-        return inputs + ops.cast(table, inputs.dtype)
+        # The sum is in the compute dtype, like every layer's output.
+        inputs = ops.cast(inputs, self.compute_dtype)
+        return inputs + ops.cast(table, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

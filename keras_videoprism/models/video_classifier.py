@@ -174,6 +174,11 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
         # JAX's `predict`/`fit` reach `call` through `stateless_call`.
         return super().call(self.standardize_inputs(inputs), *args, **kwargs)
 
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        # A bare video, or a dict without `frame_padding_mask`, as `call`.
+        inputs = inputs_lib.input_specs(self.standardize_inputs(inputs))
+        return super().compute_output_spec(inputs, *args, **kwargs)
+
     def get_global_embeddings(self, pixel_values, frame_padding_mask=None):
         """The pooled video embedding the dense layer classifies.
 
@@ -196,6 +201,31 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
         )
         return self.pooler(self.flatten_tokens(features))
 
+    def _head_policy(self):
+        """`head_dtype`, as a `DTypePolicyMap` once the head is quantized.
+
+        `quantize()` changes the policies of the head's layers; like
+        keras-hub's `Backbone.get_config`, the config then records them by
+        layer path, so that `from_config` builds the head quantized.
+        """
+        if isinstance(self.head_dtype, keras.dtype_policies.DTypePolicyMap):
+            return self.head_dtype
+        head = (self.pooler, self.output_dense)
+        quantized = [
+            layer
+            for root in head
+            for layer in root._flatten_layers()
+            if layer.quantization_mode is not None
+        ]
+        if not quantized:
+            return self.head_dtype
+        default = self.head_dtype or self.backbone.dtype_policy
+        default = getattr(default, "default_policy", default)
+        policy_map = keras.dtype_policies.DTypePolicyMap(default)
+        for layer in quantized:
+            policy_map[layer.path] = layer.dtype_policy
+        return policy_map
+
     def get_config(self):
         # The backbone and preprocessor are serialized by `Task`.
         config = super().get_config()
@@ -204,7 +234,7 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
                 "num_classes": self.num_classes,
                 "activation": self.activation,
                 "dropout": self.dropout,
-                "head_dtype": _serialize_policy(self.head_dtype),
+                "head_dtype": _serialize_policy(self._head_policy()),
                 "pooler_attention_dim": self.pooler_attention_dim,
             }
         )

@@ -335,6 +335,11 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         # JAX's `predict`/`fit` reach `call` through `stateless_call`.
         return super().call(self.standardize_inputs(inputs), *args, **kwargs)
 
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        # A bare video, or a dict without `frame_padding_mask`, as `call`.
+        inputs = inputs_lib.input_specs(self.standardize_inputs(inputs))
+        return super().compute_output_spec(inputs, *args, **kwargs)
+
     # --- The towers, used by the graph and by the public methods ----------
     def _encode_video(
         self, pixel_values, frame_padding_mask=None, spatial=False

@@ -169,3 +169,33 @@ def fill_symbolic_frame_mask(inputs):
         frames = keras.ops.ones_like(video[:, :, 0, 0, 0], dtype="int32")
         inputs = {**inputs, FRAME_PADDING_MASK: frames}
     return inputs
+
+
+def input_specs(inputs):
+    """Standardized inputs as `KerasTensor` specs, with a frame mask.
+
+    `compute_output_spec` of a functional model runs its graph on specs,
+    and the graph's optional `frame_padding_mask` input needs one: an
+    absent mask becomes a spec of all real frames `(B, T)`.
+
+    Args:
+        inputs: a dict from `standardize_inputs`, of tensors, arrays or
+            `KerasTensor`s (an absent mask is `None`).
+
+    Returns:
+        The same dict with every value a `KerasTensor`.
+    """
+
+    def spec(x):
+        if isinstance(x, keras.KerasTensor):
+            return x
+        dtype = getattr(x, "dtype", None) or np.asarray(x).dtype
+        return keras.KerasTensor(
+            static_shape(x), keras.backend.standardize_dtype(dtype)
+        )
+
+    specs = {name: spec(x) for name, x in inputs.items() if x is not None}
+    if inputs.get(FRAME_PADDING_MASK) is None:
+        video = specs[PIXEL_VALUES]
+        specs[FRAME_PADDING_MASK] = keras.KerasTensor(video.shape[:2], "int32")
+    return specs

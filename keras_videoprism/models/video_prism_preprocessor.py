@@ -5,15 +5,19 @@ import contextlib
 import keras
 import keras_hub
 
-from keras_videoprism.models.video_prism_video_converter import (
-    VideoPrismVideoConverter,
-)
 from keras_videoprism.models import video_prism_inputs as inputs_lib
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
 )
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
+from keras_videoprism.models.video_prism_video_converter import (
+    VideoPrismVideoConverter,
+)
+from keras_videoprism.utils.keras_hub_compat import (
+    convert_preprocessing_outputs_grain,
+)
+from keras_videoprism.utils.keras_hub_compat import in_grain_data_pipeline
 
 VIDEOS = "videos"
 PROMPTS = "prompts"
@@ -140,7 +144,11 @@ class VideoPrismPreprocessor(
                     sequence_length=sequence_length or self.sequence_length,
                 )
             )
-        return keras.utils.pack_x_y_sample_weight(outputs, y, sample_weight)
+        outputs = keras.utils.pack_x_y_sample_weight(outputs, y, sample_weight)
+        if in_grain_data_pipeline():
+            # Grain pickles outputs across worker processes: NumPy arrays.
+            return convert_preprocessing_outputs_grain(outputs)
+        return outputs
 
     def convert_videos(self, videos):
         """Converts raw videos to `pixel_values` with the video converter.

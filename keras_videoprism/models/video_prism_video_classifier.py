@@ -96,7 +96,7 @@ class VideoPrismVideoClassifier(VideoClassifier):
 
     logits = classifier.predict(videos)  # (8, 4)
     embeddings = classifier.get_global_embeddings(
-        classifier.preprocessor(videos)
+        **classifier.preprocessor(videos)
     )  # (8, 768)
     classifier.save_to_preset("./my_classifier")
     restored = keras_videoprism.models.VideoClassifier.from_preset(

@@ -9,6 +9,10 @@ from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
 )
+from keras_videoprism.utils.keras_hub_compat import (
+    convert_preprocessing_outputs_grain,
+)
+from keras_videoprism.utils.keras_hub_compat import in_grain_data_pipeline
 from keras_videoprism.utils.keras_hub_compat import in_tf_function
 from keras_videoprism.utils.keras_hub_compat import preprocessing_function
 
@@ -134,12 +138,19 @@ class VideoPrismVideoConverter(
         )
 
     def call(self, inputs):
+        outputs = self._call_any(inputs)
+        if in_grain_data_pipeline():
+            # Grain pickles outputs across worker processes: NumPy arrays.
+            return convert_preprocessing_outputs_grain(outputs)
+        return outputs
+
+    def _call_any(self, inputs):
         if isinstance(inputs, (list, tuple)):
             try:
                 inputs = np.asarray(inputs)
             except (ValueError, TypeError):
                 # Videos of different sizes (or on a GPU): one by one.
-                return ops.stack([self.call(video) for video in inputs])
+                return ops.stack([self._call_any(video) for video in inputs])
         if self._use_tf_workflow():
             return self._call_tf(inputs)
         return self._call_python(inputs)

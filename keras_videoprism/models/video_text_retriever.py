@@ -174,7 +174,9 @@ class VideoTextRetriever(VideoPrismPresetMixin, keras_hub.models.Task):
         self.logits = ContrastiveLogits(
             initial_temperature=initial_temperature,
             initial_logit_bias=initial_logit_bias,
-            dtype=backbone.dtype_policy,
+            # float32 whatever the backbone's policy: the loss reads logits
+            # of tens, and its temperature is learned in small steps.
+            dtype="float32",
             name="logits",
         )
         self.logits.build()

@@ -26,5 +26,9 @@ from keras_hub.src.utils.python_utils import classproperty  # noqa: F401
 from keras_hub.src.utils.tensor_utils import (  # noqa: F401
     convert_preprocessing_outputs_python,
 )
+from keras_hub.src.utils.tensor_utils import (  # noqa: F401
+    convert_preprocessing_outputs_grain,
+)
+from keras_hub.src.utils.tensor_utils import in_grain_data_pipeline  # noqa: F401
 from keras_hub.src.utils.tensor_utils import in_tf_function  # noqa: F401
 from keras_hub.src.utils.tensor_utils import preprocessing_function  # noqa: F401

@@ -6,9 +6,13 @@ import sys
 import keras
 import numpy as np
 import pytest
+from absl.testing import parameterized
 
 from keras_videoprism.convert import from_official_checkpoint
 from keras_videoprism.models import VideoPrismBackbone
+from tests.configs import TINY_VIDEO
+from tests.configs import TINY_VIDEO_TEXT
+from tests.configs import random_pixel_values
 from tests.test_case import TestCase
 from tests.test_case import load_official
 
@@ -393,3 +397,105 @@ def test_layer_names_follow_attributes(policy):
         "text_encoder",
     ):
         assert getattr(backbone, attribute).name == attribute
+
+
+class VideoPrismBackboneHarnessTest(TestCase):
+    """keras-hub's backbone checks, on the shared tiny configurations."""
+
+    def test_video_backbone(self):
+        self.run_backbone_test(
+            cls=VideoPrismBackbone,
+            init_kwargs=dict(TINY_VIDEO),
+            input_data=random_pixel_values(2),
+            expected_output_shape=(2, 2, 16, 16),
+        )
+
+    def test_video_text_backbone(self):
+        rng = np.random.default_rng(0)
+        self.run_backbone_test(
+            cls=VideoPrismBackbone,
+            init_kwargs=dict(TINY_VIDEO_TEXT),
+            input_data={
+                "pixel_values": random_pixel_values(2, TINY_VIDEO_TEXT),
+                "token_ids": rng.integers(1, 256, (2, 5)).astype("int32"),
+                "padding_mask": np.ones((2, 5), "int32"),
+            },
+            expected_output_shape={
+                "vision_embeddings": (2, 16),
+                "text_embeddings": (2, 16),
+            },
+        )
+
+    def test_saved_model(self):
+        self.run_model_saving_test(
+            cls=VideoPrismBackbone,
+            init_kwargs=dict(TINY_VIDEO),
+            input_data=random_pixel_values(2),
+        )
+
+    def test_demo_preset(self):
+        # The bundled demo preset is the official `video_tiny` fixture.
+        _, _, io = load_official("video_tiny")
+        expected = io["a_native/embeddings"].reshape(2, 4, 16, 32)
+        self.run_preset_test(
+            cls=VideoPrismBackbone,
+            preset="videoprism_demo_tiny",
+            input_data=io["a_native/inputs"],
+            expected_output_shape=(2, 4, 16, 32),
+            expected_partial_output=expected[0, 0, 0, :8],
+        )
+
+
+def _cosine(a, b):
+    a = keras.ops.convert_to_numpy(a).astype("float64").reshape(-1)
+    b = keras.ops.convert_to_numpy(b).astype("float64").reshape(-1)
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+class VideoPrismBackboneQuantizationTest(TestCase):
+    """`quantize()` of the video-text backbone, and its round trips."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(0)
+        self.inputs = {
+            "pixel_values": random_pixel_values(2, TINY_VIDEO_TEXT),
+            "token_ids": rng.integers(1, 256, (2, 5)).astype("int32"),
+            "padding_mask": np.ones((2, 5), "int32"),
+        }
+
+    @parameterized.named_parameters(
+        ("int8", "int8"), ("float8", "float8"), ("int4", "int4")
+    )
+    def test_quantize_and_round_trips(self, mode):
+        backbone = VideoPrismBackbone(**TINY_VIDEO_TEXT)
+        expected = backbone(self.inputs)
+        backbone.quantize(mode)
+        quantized = [
+            layer
+            for layer in backbone._flatten_layers()
+            if layer.quantization_mode == mode
+        ]
+        # Every Dense layer of the towers and poolers, at least.
+        self.assertGreaterEqual(len(quantized), 20)
+        outputs = backbone(self.inputs)
+        for key in expected:
+            self.assertGreater(_cosine(outputs[key], expected[key]), 0.98)
+
+        # Config: the quantized layers come back quantized.
+        revived = VideoPrismBackbone.from_config(backbone.get_config())
+        self.assertEqual(revived.get_config(), backbone.get_config())
+        revived.set_weights(backbone.get_weights())
+        self.assertAllClose(revived(self.inputs), outputs, atol=1e-5)
+
+        # `.keras` file.
+        path = os.path.join(self.get_temp_dir(), "model.keras")
+        backbone.save(path)
+        restored = keras.models.load_model(path)
+        self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)
+
+        # Preset.
+        preset = self.get_temp_dir()
+        backbone.save_to_preset(preset)
+        restored = VideoPrismBackbone.from_preset(preset)
+        self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)

@@ -15,6 +15,8 @@ from keras_videoprism.models.video_prism_preprocessor import (
     VideoPrismPreprocessor,
 )
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
+from tests.configs import PROMPTS as CANONICAL_PROMPTS
+from tests.configs import TINY_CONVERTER
 from tests.test_case import TestCase
 from tests.test_case import official_path
 
@@ -225,3 +227,23 @@ class VideoPrismPreprocessorTest(TestCase):
             with self.subTest(pattern):
                 with self.assertRaisesRegex(ValueError, pattern):
                     self.preprocessor({"videos": videos})
+
+
+class VideoPrismPreprocessorHarnessTest(TestCase):
+    """keras-hub's preprocessor checks: tf.data, Grain, sequence_length."""
+
+    def test_preprocessor_basics(self):
+        self.init_kwargs = {
+            "tokenizer": VideoPrismTokenizer(proto=T5STYLE_MODEL),
+            "video_converter": VideoPrismVideoConverter(**TINY_CONVERTER),
+            "sequence_length": 8,
+        }
+        output = self.run_preprocessor_test(
+            cls=VideoPrismPreprocessor,
+            init_kwargs=self.init_kwargs,
+            input_data={
+                "videos": random_videos((2, 3, 20, 24, 3)),
+                "prompts": CANONICAL_PROMPTS[:2],
+            },
+        )
+        self.assertEqual(tuple(output["pixel_values"].shape), (2, 2, 16, 16, 3))

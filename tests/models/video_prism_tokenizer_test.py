@@ -13,6 +13,7 @@ from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from keras_videoprism.models.video_prism_tokenizer import canonicalize_text
 from keras_videoprism.models.video_prism_tokenizer import canonicalize_text_tf
+from tests.configs import PROMPTS as CANONICAL_PROMPTS
 from tests.test_case import TestCase
 from tests.test_case import official_path
 from tests.test_case import shared_test_spm_path
@@ -295,3 +296,16 @@ class VideoPrismTokenizerTest(TestCase):
         outputs = as_numpy(tokenizer.pack(text, sequence_length=5))
         self.assertEqual(outputs["token_ids"].tolist(), ids[:5])
         self.assertTrue(outputs["padding_mask"].all())
+
+
+class VideoPrismTokenizerHarnessTest(TestCase):
+    """keras-hub's tokenizer checks: tf.data, Grain, detokenize."""
+
+    def test_tokenizer_basics(self):
+        # Canonical prompts (lower case, no punctuation) detokenize to
+        # themselves.
+        self.run_preprocessing_layer_test(
+            cls=VideoPrismTokenizer,
+            init_kwargs={"proto": T5STYLE_MODEL},
+            input_data=CANONICAL_PROMPTS,
+        )

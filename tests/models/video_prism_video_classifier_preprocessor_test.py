@@ -14,6 +14,8 @@ from keras_videoprism.models.video_prism_video_classifier_preprocessor import (
     VideoPrismVideoClassifierPreprocessor,
 )
 from tests.models.video_prism_video_classifier_test import tiny_backbone
+from tests.configs import TINY_CONVERTER
+from tests.configs import random_videos
 from tests.test_case import TestCase
 
 
@@ -32,7 +34,10 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
 
     def test_converts_raw_videos(self):
         videos = raw_videos()
-        pixel_values = self.preprocessor(videos)
+        inputs = self.preprocessor(videos)
+        # The classifier's inputs; every sampled frame is real.
+        self.assertAllEqual(inputs["frame_padding_mask"], np.ones((2, 4)))
+        pixel_values = inputs["pixel_values"]
         self.assertEqual(tuple(pixel_values.shape), (2, 4, 16, 16, 3))
         self.assertEqual(
             keras.backend.standardize_dtype(pixel_values.dtype), "float32"
@@ -43,9 +48,11 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
         # The converter's own output, for one video and for floats.
         expected = self.preprocessor.video_converter(videos)
         self.assertAllClose(pixel_values, expected)
-        self.assertAllClose(self.preprocessor(videos[0]), expected[0])
         self.assertAllClose(
-            self.preprocessor(videos.astype("float32") / 255),
+            self.preprocessor(videos[0])["pixel_values"], expected[0]
+        )
+        self.assertAllClose(
+            self.preprocessor(videos.astype("float32") / 255)["pixel_values"],
             expected,
             atol=1e-6,
         )
@@ -54,7 +61,7 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
         videos = raw_videos()
         labels = np.array([1, 0])
         x, y = self.preprocessor(videos, labels)
-        self.assertEqual(tuple(x.shape), (2, 4, 16, 16, 3))
+        self.assertEqual(tuple(x["pixel_values"].shape), (2, 4, 16, 16, 3))
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(y), labels)
         _, _, weights = self.preprocessor(videos, labels, np.array([0.5, 2]))
         self.assertAllClose(weights, [0.5, 2.0])
@@ -62,13 +69,16 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
     def test_in_a_tf_data_pipeline(self):
         videos = raw_videos(num_videos=4)
         labels = np.array([0, 1, 2, 3])
-        expected = keras.ops.convert_to_numpy(self.preprocessor(videos))
+        expected = keras.ops.convert_to_numpy(
+            self.preprocessor(videos)["pixel_values"]
+        )
         per_clip = tf.data.Dataset.from_tensor_slices((videos, labels))
         per_clip = per_clip.map(self.preprocessor).batch(4)
         batched = tf.data.Dataset.from_tensor_slices((videos, labels))
         batched = batched.batch(4).map(self.preprocessor)
         for dataset in (per_clip, batched):
             x, y = next(iter(dataset))
+            x = x["pixel_values"]
             self.assertEqual(tuple(x.shape), (4, 4, 16, 16, 3))
             self.assertAllClose(x, expected, atol=1e-6)
             np.testing.assert_array_equal(y.numpy(), labels)
@@ -116,8 +126,8 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
         self.assertEqual(
             task.preprocessor.get_config(), self.preprocessor.get_config()
         )
-        pixel_values = self.preprocessor(raw_videos())
-        self.assertAllClose(task(pixel_values), classifier(pixel_values))
+        inputs = self.preprocessor(raw_videos())
+        self.assertAllClose(task(inputs), classifier(inputs))
 
     def test_backbone_preset_gets_a_converter_for_the_backbone(self):
         preset = self.get_temp_dir()
@@ -131,8 +141,10 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
         converter = preprocessor.video_converter
         self.assertEqual(converter.num_frames, 3)
         self.assertEqual(tuple(converter.image_size), (24, 32))
-        pixel_values = preprocessor(raw_videos(height=48, width=64))
-        self.assertEqual(tuple(pixel_values.shape), (2, 3, 24, 32, 3))
+        inputs = preprocessor(raw_videos(height=48, width=64))
+        self.assertEqual(
+            tuple(inputs["pixel_values"].shape), (2, 3, 24, 32, 3)
+        )
         classifier = VideoPrismVideoClassifier.from_preset(
             preset, num_classes=5
         )
@@ -140,3 +152,23 @@ class VideoPrismVideoClassifierPreprocessorTest(TestCase):
         converter = classifier.preprocessor.video_converter
         self.assertEqual(converter.num_frames, 3)
         self.assertEqual(tuple(converter.image_size), (24, 32))
+
+
+class VideoPrismVideoClassifierPreprocessorHarnessTest(TestCase):
+    """keras-hub's preprocessing checks: tf.data and Grain parity."""
+
+    def test_preprocessing_layer_basics(self):
+        videos = random_videos((2, 3, 20, 24, 3))
+        output = self.run_preprocessing_layer_test(
+            cls=VideoPrismVideoClassifierPreprocessor,
+            init_kwargs={
+                "video_converter": VideoPrismVideoConverter(**TINY_CONVERTER)
+            },
+            input_data=videos,
+            return_output=True,
+        )
+        # The classifier's inputs: frames, and a mask of real frames.
+        self.assertEqual(
+            tuple(output["pixel_values"].shape), (2, 2, 16, 16, 3)
+        )
+        self.assertAllEqual(output["frame_padding_mask"], np.ones((2, 2)))

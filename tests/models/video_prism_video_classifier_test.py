@@ -12,6 +12,16 @@ from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_video_classifier import (
     VideoPrismVideoClassifier,
 )
+from keras_videoprism.models.video_prism_video_classifier_preprocessor import (
+    VideoPrismVideoClassifierPreprocessor,
+)
+from keras_videoprism.models.video_prism_video_converter import (
+    VideoPrismVideoConverter,
+)
+from tests.configs import TINY_CONVERTER
+from tests.configs import TINY_VIDEO
+from tests.configs import random_pixel_values
+from tests.configs import random_videos
 from tests.test_case import FIXTURE_ATOL
 from tests.test_case import TestCase
 from tests.test_case import load_official
@@ -353,3 +363,73 @@ class VideoPrismVideoClassifierTest(TestCase):
         preset = self.get_temp_dir()
         with self.assertRaisesRegex(ValueError, "config.json"):
             VideoClassifier.from_preset(preset, num_classes=2)
+
+
+class VideoPrismVideoClassifierHarnessTest(TestCase):
+    """keras-hub's task checks, on the shared tiny configuration."""
+
+    def setUp(self):
+        super().setUp()
+        self.init_kwargs = {
+            "backbone": VideoPrismBackbone(**TINY_VIDEO),
+            "num_classes": 3,
+            "preprocessor": VideoPrismVideoClassifierPreprocessor(
+                VideoPrismVideoConverter(**TINY_CONVERTER)
+            ),
+        }
+        # Raw videos of another length and size; integer class ids.
+        self.train_data = (random_videos((2, 5, 20, 24, 3)), np.array([0, 2]))
+
+    def test_task(self):
+        self.run_task_test(
+            cls=VideoPrismVideoClassifier,
+            init_kwargs=self.init_kwargs,
+            train_data=self.train_data,
+            expected_output_shape=(2, 3),
+        )
+
+    def test_saved_model(self):
+        self.run_model_saving_test(
+            cls=VideoPrismVideoClassifier,
+            init_kwargs={**self.init_kwargs, "preprocessor": None},
+            input_data=random_pixel_values(2),
+        )
+
+
+class VideoPrismVideoClassifierQuantizationTest(TestCase):
+    """`quantize()` of the whole classifier, and its round trips."""
+
+    def test_quantize_and_round_trips(self):
+        for mode in ("int8", "float8", "int4"):
+            classifier = VideoPrismVideoClassifier(
+                backbone=VideoPrismBackbone(**TINY_VIDEO), num_classes=3
+            )
+            videos = random_pixel_values(2)
+            expected = keras.ops.convert_to_numpy(classifier(videos))
+            classifier.quantize(mode)
+            self.assertEqual(classifier.output_dense.quantization_mode, mode)
+            self.assertEqual(
+                classifier.pooler.query_projection.quantization_mode, mode
+            )
+            outputs = keras.ops.convert_to_numpy(classifier(videos))
+            cosine = np.sum(outputs * expected) / (
+                np.linalg.norm(outputs) * np.linalg.norm(expected)
+            )
+            self.assertGreater(cosine, 0.95, mode)
+
+            revived = VideoPrismVideoClassifier.from_config(
+                classifier.get_config()
+            )
+            self.assertEqual(revived.output_dense.quantization_mode, mode)
+            revived.set_weights(classifier.get_weights())
+            self.assertAllClose(revived(videos), outputs, atol=1e-5)
+
+            path = os.path.join(self.get_temp_dir(), "classifier.keras")
+            classifier.save(path)
+            restored = keras.models.load_model(path)
+            self.assertAllClose(restored(videos), outputs, atol=1e-5)
+
+            preset = self.get_temp_dir()
+            classifier.save_to_preset(preset)
+            restored = VideoPrismVideoClassifier.from_preset(preset)
+            self.assertAllClose(restored(videos), outputs, atol=1e-5)

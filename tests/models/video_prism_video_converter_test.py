@@ -14,6 +14,8 @@ from keras_videoprism.models.video_prism_video_converter import (
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.utils.video_io import load_video
 from keras_videoprism.utils.video_io import sample_video_path
+from tests.configs import TINY_CONVERTER
+from tests.configs import random_videos
 from tests.test_case import TestCase
 
 
@@ -224,4 +226,25 @@ class VideoPrismVideoConverterTest(TestCase):
         all_frames = load_video(sample_video_path())
         self.assertAllClose(
             VideoPrismVideoConverter()(all_frames), pixel_values
+        )
+
+
+class VideoPrismVideoConverterHarnessTest(TestCase):
+    """keras-hub's preprocessing checks: tf.data and Grain parity."""
+
+    def test_preprocessing_layer_basics(self):
+        videos = random_videos((2, 3, 20, 24, 3))
+        self.run_preprocessing_layer_test(
+            cls=VideoPrismVideoConverter,
+            init_kwargs=dict(TINY_CONVERTER),
+            input_data=videos,
+        )
+
+    def test_preset(self):
+        # The demo preset's converter: its backbone's 4 frames of 16x16.
+        self.run_preset_test(
+            cls=VideoPrismVideoConverter,
+            preset="videoprism_demo_tiny",
+            input_data=random_videos((1, 8, 20, 24, 3)),
+            expected_output_shape=(1, 4, 16, 16, 3),
         )

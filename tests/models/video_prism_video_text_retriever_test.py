@@ -25,9 +25,14 @@ from keras_videoprism.models.video_prism_video_text_retriever import (
 )
 from keras_videoprism.models.video_text_retriever import VideoTextRetriever
 from keras_videoprism.utils.video_io import sample_video_path
+from tests.models.video_prism_preprocessor_test import T5STYLE_MODEL
 from tests.models.video_prism_preprocessor_test import random_videos
 from tests.models.video_prism_preprocessor_test import tiny_lvt_backbone
 from tests.models.video_prism_preprocessor_test import tiny_preprocessor
+from tests.configs import PROMPTS
+from tests.configs import TINY_CONVERTER
+from tests.configs import TINY_VIDEO_TEXT
+from tests.configs import random_pixel_values
 from tests.test_case import FIXTURE_ATOL
 from tests.test_case import TestCase
 from tests.test_case import load_official
@@ -421,3 +426,45 @@ class RetrieverErrorsTest(TestCase):
         tiny_lvt_backbone().save_to_preset(preset)
         with self.assertRaisesRegex(ValueError, "tokenizer.*save_to_preset"):
             VideoPrismVideoTextRetriever.from_preset(preset)
+
+
+class VideoPrismVideoTextRetrieverHarnessTest(TestCase):
+    """keras-hub's task checks, on the shared tiny configuration."""
+
+    def setUp(self):
+        super().setUp()
+        tokenizer = VideoPrismTokenizer(proto=T5STYLE_MODEL)
+        self.init_kwargs = {
+            "backbone": VideoPrismBackbone(**TINY_VIDEO_TEXT),
+            "preprocessor": VideoPrismPreprocessor(
+                tokenizer,
+                VideoPrismVideoConverter(**TINY_CONVERTER),
+                sequence_length=8,
+            ),
+        }
+        # Raw videos with captions; labels are pair ids (equal ids match).
+        x = {"videos": random_videos((2, 3, 20, 24, 3)), "prompts": PROMPTS[:2]}
+        self.train_data = (x, np.array([0, 1]))
+
+    def test_task(self):
+        self.run_task_test(
+            cls=VideoPrismVideoTextRetriever,
+            init_kwargs=self.init_kwargs,
+            train_data=self.train_data,
+            expected_output_shape={
+                "vision_embeddings": (2, 16),
+                "text_embeddings": (2, 16),
+            },
+        )
+
+    def test_saved_model(self):
+        rng = np.random.default_rng(0)
+        self.run_model_saving_test(
+            cls=VideoPrismVideoTextRetriever,
+            init_kwargs={**self.init_kwargs, "preprocessor": None},
+            input_data={
+                "pixel_values": random_pixel_values(2, TINY_VIDEO_TEXT),
+                "token_ids": rng.integers(1, 256, (2, 8)).astype("int32"),
+                "padding_mask": np.ones((2, 8), "int32"),
+            },
+        )
