@@ -17,6 +17,14 @@ against ours, all from one run:
   video-text model with `--multimodal`) in eager mode, and compiled with
   `torch.compile` as `transformers_compiled`.
 
+With `--quantize MODE` (`int8`, `float8` or `int4`) it compares ours in
+float32 with ours quantized by `Model.quantize(MODE)` instead: one child
+process builds both, times them alternately on the same input (so both see
+the same machine load), and prints the latency ratio and the cosine
+similarity of their outputs, on the benchmark's random model and on the
+official tiny fixtures (`tests/data/official`: `video_tiny` features,
+`lvt_tiny` video and text embeddings, `classifier_tiny` logits).
+
 Every child process first calls `keep_freed_memory` (of
 `keras_videoprism.utils.memory_allocator`; `--allocator=default` leaves
 glibc's allocator as it is), so all implementations run on the same
@@ -28,12 +36,15 @@ Usage:
 KERAS_BACKEND=jax python benchmarks/benchmark.py --frames 16 --size 288
 KERAS_BACKEND=torch python benchmarks/benchmark.py --frames 8 --size 144 \
     --implementations ours keras_hub transformers
+KERAS_BACKEND=jax python benchmarks/benchmark.py --config tiny --frames 4 \
+    --size 72 --quantize int8
 ```
 """
 
 import argparse
 import json
 import os
+import pathlib
 import resource
 import statistics
 import subprocess
@@ -62,6 +73,8 @@ CONFIGS = {
 }
 PATCH_SIZE = 18
 TEXT_LENGTH = 64
+QUANTIZATION_MODES = ("int8", "float8", "int4")
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "tests/data/official"
 
 
 def keras_kwargs(args):
@@ -210,12 +223,127 @@ def transformers_forward(args):
     return forward
 
 
+def _cosine(a, b):
+    """Mean cosine similarity of the rows of `a` and `b` (last axis)."""
+    import keras
+
+    a = keras.ops.convert_to_numpy(a).astype("float64")
+    b = keras.ops.convert_to_numpy(b).astype("float64")
+    a = a.reshape(-1, a.shape[-1])
+    b = b.reshape(-1, b.shape[-1])
+    norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+    return float(np.mean(np.sum(a * b, axis=-1) / norms))
+
+
+def _outputs_cosines(float_model, quantized_model, inputs):
+    """`{output: cosine}` of a quantized model against its float32 one."""
+    expected = float_model.predict_on_batch(inputs)
+    actual = quantized_model.predict_on_batch(inputs)
+    if not isinstance(expected, dict):
+        expected, actual = {"output": expected}, {"output": actual}
+    return {key: _cosine(actual[key], expected[key]) for key in expected}
+
+
+def _quantized_copy(model, mode):
+    """A copy of `model` with its weights, quantized to `mode`."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.quantize(mode)
+    return copy
+
+
+def fixture_cosines(mode):
+    """Cosines of quantized official tiny fixtures against float32."""
+    from keras_videoprism.convert import from_official_checkpoint
+
+    cosines = {}
+    cases = {
+        "video_tiny": lambda io: io["a_native/inputs"],
+        "classifier_tiny": lambda io: io["a_native/inputs"],
+        "lvt_tiny": lambda io: {
+            "pixel_values": io["video/a_native/inputs"][:1].repeat(3, 0),
+            "token_ids": io["text/t64/token_ids"],
+            "padding_mask": (1 - io["text/t64/paddings"]).astype("int32"),
+        },
+    }
+    for name, inputs in cases.items():
+        with open(FIXTURES / f"{name}.config.json") as file:
+            config = json.load(file)
+        io = np.load(FIXTURES / f"{name}.io.npz")
+        model = from_official_checkpoint(
+            str(FIXTURES / f"{name}.checkpoint.npz"), config
+        )
+        quantized = _quantized_copy(model, mode)
+        for key, value in _outputs_cosines(
+            model, quantized, inputs(io)
+        ).items():
+            cosines[f"{name}/{key}"] = value
+    return cosines
+
+
+def run_quantize_worker(args):
+    """Times ours float32 and quantized alternately; prints a JSON line."""
+    from keras_videoprism.models import VideoPrismBackbone
+
+    model = VideoPrismBackbone(**keras_kwargs(args))
+    quantized = _quantized_copy(model, args.quantize)
+    inputs = make_inputs(args)
+    models = {"float32": model, args.quantize: quantized}
+    for forward in models.values():
+        for _ in range(1 + args.warmup):
+            forward.predict_on_batch(inputs)
+    times = {name: [] for name in models}
+    for _ in range(args.runs):
+        for name, forward in models.items():
+            start = time.perf_counter()
+            forward.predict_on_batch(inputs)
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    print(
+        json.dumps(
+            {
+                "mode": args.quantize,
+                "median_s": medians,
+                "random_model_cosines": _outputs_cosines(
+                    model, quantized, inputs
+                ),
+                "fixture_cosines": fixture_cosines(args.quantize),
+            }
+        )
+    )
+
+
+def print_quantize_table(result, args, backend):
+    mode = result["mode"]
+    medians = result["median_s"]
+    print(
+        f"backend={backend} config={args.config} batch={args.batch} "
+        f"input={args.frames}x{args.size}x{args.size} runs={args.runs} "
+        f"(float32 and {mode} timed alternately)"
+    )
+    print(f"{'model':24s} {'median s':>9s} {'float32/this':>12s}")
+    for name in ("float32", mode):
+        ratio = medians["float32"] / medians[name]
+        print(f"{name:24s} {medians[name]:9.4f} {ratio:12.2f}")
+    print(f"cosine of {mode} outputs against float32:")
+    cosines = {
+        f"random {args.config}/{key}": value
+        for key, value in result["random_model_cosines"].items()
+    }
+    cosines.update(result["fixture_cosines"])
+    for name, value in cosines.items():
+        print(f"  {name:40s} {value:.6f}")
+
+
 def run_worker(args):
     """Times one implementation in this process and prints a JSON line."""
     if args.allocator == "tuned":
         from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
         keep_freed_memory()
+    if args.implementation == "quantize":
+        run_quantize_worker(args)
+        return
     if args.implementation == "peak":
         print(json.dumps({"peak_flops": matmul_peak()}))
         return
@@ -273,6 +401,11 @@ def run_all(args, argv):
     import keras
 
     backend = keras.config.backend()
+    if args.quantize:
+        result = run_child("quantize", argv)
+        if result is not None:
+            print_quantize_table(result, args, backend)
+        return result
     peak = run_child("peak", argv)
     results = []
     for implementation in args.implementations:
@@ -329,6 +462,12 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--multimodal", action="store_true")
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZATION_MODES,
+        default=None,
+        help="Compare ours in float32 with ours quantized to this mode.",
+    )
     parser.add_argument(
         "--allocator", choices=["tuned", "default"], default="tuned"
     )
