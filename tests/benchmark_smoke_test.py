@@ -50,4 +50,4 @@ def test_benchmark_quantize_smoke_run():
     cosines = [
         float(line.split()[-1]) for line in lines if "tiny/" in line
     ]
-    assert len(cosines) == 6 and min(cosines) > 0.99, result.stdout
+    assert len(cosines) == 5 and min(cosines) > 0.99, result.stdout
