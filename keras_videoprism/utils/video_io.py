@@ -102,7 +102,9 @@ def load_video(
         image_size: `(int, int)` tuple or `None`. When given, each frame is
             resized to this `(height, width)` (after rotation) by FFmpeg's
             bilinear scaler as it is decoded, so that a large video never
-            sits in memory at full size. Defaults to `None` (decoded size).
+            sits in memory at full size. The frames then differ from those
+            `VideoPrismVideoConverter` resizes itself by less than one
+            level in 255. Defaults to `None` (decoded size).
         autorotate: bool. Whether to turn frames upright as the stream's
             display matrix (or rotate tag) asks, like players and FFmpeg
             do. Defaults to `True`.
@@ -359,8 +361,8 @@ class _VideoReader:
             return stream.frames
         if stream.duration:
             return round(float(stream.duration * stream.time_base) * self.rate)
-        if self.container.duration:
-            return round(self.container.duration / 1e6 * self.rate)
+        # The container's duration (e.g. Matroska's) also covers audio, so
+        # it says nothing certain about the video frames.
         return None
 
     def decode(self, start_pts=None):
@@ -417,11 +419,12 @@ class _VideoReader:
             height, width = self.image_size
             if turns % 2:
                 height, width = width, height
-            array = frame.reformat(
-                width=width,
-                height=height,
-                format="rgb24",
-                interpolation="BILINEAR",
+            # To RGB at full size first, then resized: resizing in YUV
+            # would blur colour edges that the converter's resize keeps
+            # (up to 0.6 apart in `[0, 1]`, against 0.003 this way).
+            rgb = frame.reformat(format="rgb24")
+            array = rgb.reformat(
+                width=width, height=height, interpolation="BILINEAR"
             ).to_ndarray()
         if turns:
             array = np.ascontiguousarray(np.rot90(array, turns))

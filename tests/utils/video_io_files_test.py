@@ -18,6 +18,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from keras_videoprism.layers.video_prism_video_converter import (
+    VideoPrismVideoConverter,
+)
 from keras_videoprism.utils.video_io import load_video
 from keras_videoprism.utils.video_io import sliding_window_clips
 from tests.test_case import TestCase
@@ -186,6 +189,32 @@ class VideoFilesTest(TestCase):
             [frame_indices(clip) for _, clip in windows],
             [[0, 25, 50, 56], [62, 68, 75, 81], [87, 93, 93, 93]],
         )
+
+    def test_converter_on_each_kind_of_file(self):
+        # `pixel_values` of sampled frames == those of ffmpeg's frames, on
+        # the backend the test runs on.
+        converter = VideoPrismVideoConverter(num_frames=8)
+        for name in ("rotated.mp4", "edit_list.mp4", "truncated.mp4",
+                     "vfr.mkv", "h264.ts", "mpeg2.ts", "raw.h264",
+                     "clip.avi"):
+            with self.subTest(name=name):
+                path = self.path(name)
+                times, reference = video_files.ffmpeg_frames(path)
+                expected = video_files.official_indices(times, 8)
+                frames, _ = load_with_warnings(path, num_frames=8)
+                self.assertAllClose(
+                    converter(frames), converter(reference[expected]),
+                    atol=1e-6, rtol=0,
+                )
+                # Resized while decoding: within a level in 255.
+                resized, _ = load_with_warnings(
+                    path, num_frames=8, image_size=(288, 288)
+                )
+                self.assertEqual(resized.shape, (8, 288, 288, 3))
+                self.assertAllClose(
+                    converter(resized), converter(frames), atol=1 / 255,
+                    rtol=0,
+                )
 
     def test_damaged_packets_are_skipped(self):
         with open(self.path("clip.mp4"), "rb") as f:
