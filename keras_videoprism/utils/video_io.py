@@ -344,6 +344,12 @@ class _VideoReader:
             return pts / self.rate
         return (pts - self.origin) * float(self.stream.time_base)
 
+    def time_pts(self, time):
+        """The timestamp of a time in seconds; `None` at or before 0."""
+        if time <= 0:
+            return None
+        return self.origin + int(time / float(self.stream.time_base))
+
     def _frame_rate(self):
         stream = self.stream
         for rate in (stream.average_rate, stream.guessed_rate):
@@ -482,7 +488,7 @@ def _decoded_frames(reader, indices):
     Decodes forward, converting nothing, and seeks ahead over long gaps
     unless an earlier seek landed no further than where decoding was (key
     frames too sparse to gain from seeking). A seek that lands after the
-    wanted frame (an inexact index) falls back to decoding from the start.
+    wanted frame is retried further back, down to the start.
     An index whose frame does not decode gets the frame on screen before
     it (the next one when there is none).
     """
@@ -493,19 +499,23 @@ def _decoded_frames(reader, indices):
     seek_to = _seek_point(reader, target, None)
     frames = reader.decode(seek_to)
     shown = last_pts = None
-    seeking = True
+    seeking, backoff = True, 0.0
     while (item := next(frames, None)) is not None:
         pts, frame = item
         if seek_to is not None:
             if pts > reader.pts[target]:
-                # Landed past the wanted frame: decode from the start.
+                # Landed past the wanted frame (an inexact index, or no key
+                # frame where it landed, as in MPEG-TS): seek 1, 2, 4...
+                # seconds further back, then from the start.
+                backoff = max(2 * backoff, 1.0)
+                seek_to = reader.time_pts(reader.times[target] - backoff)
+                seeking = seek_to is not None
                 frames.close()
-                frames = reader.decode(None)
-                seek_to = shown = None
-                seeking = False
+                frames = reader.decode(seek_to)
+                shown = None
                 continue
             seeking = last_pts is None or pts > last_pts
-            seek_to = None
+            seek_to, backoff = None, 0.0
         while target is not None and pts >= reader.pts[target]:
             if pts > reader.pts[target]:
                 reader.missing_frames += 1

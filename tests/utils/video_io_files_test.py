@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unittest.mock
 import warnings
 import zipfile
 
@@ -21,6 +22,7 @@ import pytest
 from keras_videoprism.layers.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
+from keras_videoprism.utils import video_io
 from keras_videoprism.utils.video_io import load_video
 from keras_videoprism.utils.video_io import sliding_window_clips
 from tests.test_case import TestCase
@@ -215,6 +217,36 @@ class VideoFilesTest(TestCase):
                     converter(resized), converter(frames), atol=1 / 255,
                     rtol=0,
                 )
+
+    def test_seeks_in_every_container(self):
+        # 12 s at 20 fps, a key frame a second: frames 0 and 120 need a
+        # couple of key frame intervals decoded, not 240 frames, whichever
+        # way the container seeks (MPEG-TS lands off key frames).
+        long_mp4 = self.path("long.mp4")
+        video_files.encode(long_mp4, 240, rate=20, options={"g": "20"})
+        conversions = {
+            "long.ts": ["-c", "copy"],
+            "long.mkv": ["-c", "copy"],
+            "long.avi": ["-c:v", "mpeg4", "-q:v", "2", "-g", "20"],
+        }
+        for name, args in conversions.items():
+            video_files.ffmpeg("-i", long_mp4, *args, self.path(name))
+        for name in ("long.mp4", *conversions):
+            with self.subTest(name=name):
+                decoded = []
+                decode = video_io._VideoReader.decode
+
+                def counting_decode(reader, start_pts=None):
+                    for item in decode(reader, start_pts):
+                        decoded.append(item[0])
+                        yield item
+
+                with unittest.mock.patch.object(
+                    video_io._VideoReader, "decode", counting_decode
+                ):
+                    frames = load_video(self.path(name), num_frames=2)
+                self.assertEqual(frame_indices(frames), [0, 120])
+                self.assertLess(len(decoded), 45)
 
     def test_damaged_packets_are_skipped(self):
         with open(self.path("clip.mp4"), "rb") as f:
