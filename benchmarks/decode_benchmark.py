@@ -165,7 +165,8 @@ def main():
         for variant, result in memory.items():
             print(
                 f"memory {variant}: +{result['added_peak_mib']:.0f} MiB peak "
-                f"(+{result['decode_peak_mib']:.0f} MiB in load_video) for {args.num_frames} frames of {args.memory_size} to "
+                f"(+{result['decode_peak_mib']:.0f} MiB in load_video) for "
+                f"{args.num_frames} frames of {args.memory_size} to "
                 f"{result['shape']} (decoded frames "
                 f"{result['frames_mib']:.1f} MiB, output "
                 f"{result['output_mib']:.1f} MiB)"

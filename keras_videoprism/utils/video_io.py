@@ -385,7 +385,9 @@ class _VideoReader:
                 self._open()
         else:
             try:
-                self.container.seek(start_pts, stream=self.stream, backward=True)
+                self.container.seek(
+                    start_pts, stream=self.stream, backward=True
+                )
             except av.FFmpegError:
                 # Seeking failed: decode from the start, and seek no more.
                 self.can_seek = False

@@ -51,7 +51,8 @@ def is_constant_rate(times, interval):
     ```
     """
     gaps = np.diff(times)
-    return bool(np.all(np.abs(gaps - interval) <= TOLERANCE_IN_FRAMES * interval))
+    tolerance = TOLERANCE_IN_FRAMES * interval
+    return bool(np.all(np.abs(gaps - interval) <= tolerance))
 
 
 def clip_range(times, start, end, interval):
