@@ -316,7 +316,7 @@ class _VideoReader:
         except av.FFmpegError as e:
             # E.g. a truncated download: keep the packets before the damage.
             self.demux_error = e
-        self.rate = self._frame_rate()
+        self.rate = self._frame_rate(required=bool(without_pts))
         if without_pts:
             # A raw elementary stream (.h264, .hevc): no timestamps, no
             # seeking. Frames are numbered in display order instead.
@@ -333,9 +333,9 @@ class _VideoReader:
                 origin = int(self.pts[0]) if len(self.pts) else 0
             self.origin = origin
             self.times = self.pts_time(self.pts)
-        self.interval = video_sampling.frame_interval(
-            self.times, 1 / self.rate
-        )
+        default = 1 / self.rate if self.rate else 1.0
+        self.interval = video_sampling.frame_interval(self.times, default)
+        self.rate = self.rate or 1 / self.interval
         self._open()
 
     def pts_time(self, pts):
@@ -350,11 +350,14 @@ class _VideoReader:
             return None
         return self.origin + int(time / float(self.stream.time_base))
 
-    def _frame_rate(self):
+    def _frame_rate(self, required):
+        """The stream's stated frame rate, or `None` if it is not needed."""
         stream = self.stream
         for rate in (stream.average_rate, stream.guessed_rate):
             if rate:
                 return float(rate)
+        if not required:
+            return None
         raise ValueError(
             f"'{self.path}' stores no frame rate, so its frames cannot be "
             "timed. Re-encode it, e.g. `ffmpeg -i in -c:v libx264 out.mp4`."
@@ -464,7 +467,7 @@ class _VideoReader:
         if problems:
             warnings.warn(
                 f"'{self.path}': {'; '.join(problems)}. Frames were "
-                "sampled from the decoded timestamps: frame numbers "
+                "sampled from the frames' own timestamps: frame numbers "
                 f"{_describe(indices)} of {len(self.times)}.",
                 stacklevel=3,
             )
