@@ -155,7 +155,7 @@ def load_video(
             indices = np.arange(clip.start, clip.stop)
         frames = _frames_at(reader, indices, start, end)
         reader.warn(indices)
-    return np.stack(frames)
+    return frames
 
 
 def sliding_window_clips(
@@ -476,15 +476,33 @@ class _VideoReader:
 def _frames_at(reader, indices, start=0.0, end=None):
     """The frames at `indices` (non-decreasing) into `reader.pts`.
 
-    Frames missing from the decode (damaged packets) are replaced by the
-    frame on screen before them, and counted in `reader.missing_frames`.
+    Each frame is written into the output array as it is decoded, so that
+    no frame is held twice. Frames missing from the decode (damaged
+    packets) are replaced by the frame on screen before them, and counted
+    in `reader.missing_frames`.
+
+    Returns:
+        A `uint8` array of shape `(len(indices), H, W, 3)`.
     """
-    converted = {}
+    positions = collections.defaultdict(list)
+    for position, index in enumerate(indices.tolist()):
+        positions[index].append(position)
+    output = None
     for index, frame in _decoded_frames(reader, np.unique(indices)):
-        converted[index] = reader.to_array(frame)
-    if not converted:
+        array = reader.to_array(frame)
+        if output is None:
+            output = np.empty((len(indices), *array.shape), np.uint8)
+        elif array.shape != output.shape[1:]:
+            raise ValueError(
+                f"The frame size of '{reader.path}' changes from "
+                f"{output.shape[2]}x{output.shape[1]} to "
+                f"{array.shape[1]}x{array.shape[0]} within the clip. Pass "
+                "`image_size` to resize every frame to one size."
+            )
+        output[positions[index]] = array
+    if output is None:
         raise _nothing_decoded_error(reader, start, end)
-    return [converted[index] for index in indices]
+    return output
 
 
 def _decoded_frames(reader, indices):

@@ -248,6 +248,33 @@ class VideoFilesTest(TestCase):
                 self.assertEqual(frame_indices(frames), [0, 120])
                 self.assertLess(len(decoded), 45)
 
+    def test_frame_size_change(self):
+        # Two segments of different sizes, joined as HLS streams are.
+        mp4, first, second = (
+            self.path(n) for n in ("clip.mp4", "first.ts", "second.ts")
+        )
+        video_files.ffmpeg("-i", mp4, "-t", "1", "-c", "copy", first)
+        video_files.ffmpeg("-ss", "2", "-i", mp4, "-t", "1", "-vf",
+                           "scale=32:24", "-c:v", "libx264", "-crf", "10",
+                           second)
+        segments = self.path("segments.txt")
+        with open(segments, "w") as f:
+            f.write(f"file '{first}'\nfile '{second}'\n")
+        path = self.path("joined.ts")
+        video_files.ffmpeg("-f", "concat", "-safe", "0", "-i", segments,
+                           "-c", "copy", path)
+        with self.assertRaisesRegex(
+            ValueError, "frame size of .* changes from 64x48 to 32x24"
+        ):
+            load_video(path, num_frames=8)
+        frames = load_video(path, num_frames=8, image_size=(48, 64))
+        # ffmpeg scales every frame to the first frame's size.
+        times, reference = video_files.ffmpeg_frames(path)
+        expected = video_files.official_indices(times, 8)
+        self.assertEqual(
+            frame_indices(frames), frame_indices(reference[expected])
+        )
+
     def test_damaged_packets_are_skipped(self):
         with open(self.path("clip.mp4"), "rb") as f:
             data = bytearray(f.read())
