@@ -157,11 +157,18 @@ def main():
     parser.add_argument("--speed-size", default="1920x1080")
     parser.add_argument("--speed-seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--skip-memory",
+        action="store_true",
+        help="Only measure speed (the memory children each import Keras).",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
-        big = os.path.join(tmp_dir, "memory.mp4")
-        make_clip(big, args.memory_size, args.memory_seconds)
-        memory = measure_memory(big, args.num_frames)
+        memory = {}
+        if not args.skip_memory:
+            big = os.path.join(tmp_dir, "memory.mp4")
+            make_clip(big, args.memory_size, args.memory_seconds)
+            memory = measure_memory(big, args.num_frames)
         for variant, result in memory.items():
             print(
                 f"memory {variant}: +{result['added_peak_mib']:.0f} MiB peak "

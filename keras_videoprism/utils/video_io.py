@@ -116,8 +116,9 @@ def load_video(
     Raises:
         FileNotFoundError: when `path` is not a file.
         ValueError: when the file cannot be read or has no video stream,
-            no frame of the clip decodes, or an argument is out of range
-            (checked before decoding).
+            no frame of the clip decodes, the frame size changes within
+            the clip and `image_size` is not given, or an argument is out
+            of range (checked before decoding).
 
     Example:
     ```python
