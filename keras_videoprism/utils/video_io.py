@@ -1,30 +1,41 @@
 """Video decoding with PyAV: whole clips, uniform or fixed-rate sampling.
 
 Frames come back as `uint8` RGB arrays of shape `(T, H, W, 3)`, ready for
-`keras_videoprism.layers.VideoPrismVideoConverter`. Times are in seconds
-from the start of the video stream.
+`keras_videoprism.layers.VideoPrismVideoConverter`, turned upright as
+players show them (the stream's display matrix or rotate tag). Times are in
+seconds from the start of the video stream.
+
+Frames are chosen from their own presentation timestamps, as FFmpeg
+applies them (container start time, MP4 edit lists), read by demuxing the
+file without decoding it. Container metadata (frame count, average rate)
+is only compared to them: when they disagree (a truncated download, an
+edit list, variable frame rate), the timestamps win and a warning says so.
 
 Decoding reads only what it needs: it seeks to the first wanted frame,
-decodes forward keeping only the frames it returns (plus the one frame on
-screen), seeks ahead over long gaps, and stops after the last wanted frame.
+decodes forward converting only the frames it returns, seeks ahead over
+long gaps, and stops after the last wanted frame. Packets that fail to
+decode are skipped, as FFmpeg does, with a warning.
 """
 
 import collections
 import importlib.resources
-import itertools
 import math
 import os
+import warnings
 
-import av
 import numpy as np
 
-# A frame counts as shown at time `t` when it starts at most this fraction
-# of a frame interval after `t`. This absorbs timestamp rounding, e.g. the
-# millisecond time base of Matroska files.
-_TOLERANCE_IN_FRAMES = 0.1
-# Seek rather than decode through when the next wanted time lies more than
+from keras_videoprism.utils import video_sampling
+
+# Seek rather than decode through when the next wanted frame lies more than
 # this many seconds after the last decoded frame.
 _SEEK_GAP_SECONDS = 4.0
+# Sampling at more than this many times the video's own frame rate, or
+# more frames than this many times those in the clip, only repeats frames:
+# such arguments are refused before decoding.
+_MAX_OVERSAMPLING = 10
+# ... but a short clip may always be sampled into this many frames.
+_MIN_FRAMES_LIMIT = 1024
 
 
 def sample_video_path():
@@ -49,27 +60,38 @@ def sample_video_path():
     return str(data / "sample_video.mp4")
 
 
-def load_video(path, num_frames=None, fps=None, start_time=None, end_time=None):
+def load_video(
+    path,
+    num_frames=None,
+    fps=None,
+    start_time=None,
+    end_time=None,
+    image_size=None,
+    autorotate=True,
+):
     """Decodes a video file into RGB frames.
 
     With `num_frames`, the frames are sampled uniformly over the clip the
-    way the official VideoPrism demos do: of the clip's `total` frames, the
-    indices `np.linspace(0, total, num_frames, endpoint=False).astype(int)`
-    are kept (a clip shorter than `num_frames` repeats frames). With `fps`,
+    way the official VideoPrism demos do: of the clip's `T` frames, the
+    indices `np.linspace(0, T, num_frames, endpoint=False).astype(int)`
+    are kept (a clip shorter than `num_frames` repeats frames). For a
+    variable-frame-rate clip the same rule is applied to time instead:
+    the frames on screen at `num_frames` evenly spaced times. With `fps`,
     the clip is sampled at that rate: at times `0, 1 / fps, 2 / fps, ...`
     from the clip start, each giving the frame on screen at that time. With
     neither, every frame of the clip is returned.
 
-    The clip's frame count is the stream's `frames` metadata when the
-    container stores it (e.g. MP4), else the stream's duration times its
-    average frame rate. When neither is stored (e.g. Matroska or WebM), a
-    first decoding pass counts the frames without keeping any, then a
-    second pass samples them. Frames are placed at multiples of the
-    average frame period, which is exact for constant-rate video.
+    `T` counts the frames that the file's timestamps say it holds, after
+    the container's edit list; when the container metadata says otherwise
+    (e.g. a download cut short, or a clip cut with `ffmpeg -c copy`), a
+    warning names the file and what was sampled. Packets that fail to
+    decode are skipped with a warning (their frames are replaced by the
+    frame on screen before them); decoding fails only when no frame of the
+    clip decodes.
 
     Args:
         path: string or `os.PathLike`. The video file, any format FFmpeg
-            reads.
+            reads: MP4/MOV, MKV/WebM, MPEG-TS, AVI, raw H.264 or HEVC...
         num_frames: int or `None`. The number of frames to sample uniformly.
         fps: float or `None`. The rate to sample frames at, in frames per
             second. Only one of `num_frames` and `fps` may be given.
@@ -77,6 +99,15 @@ def load_video(path, num_frames=None, fps=None, start_time=None, end_time=None):
             the start of the video.
         end_time: float or `None`. The clip end in seconds (excluded).
             Defaults to the end of the video.
+        image_size: `(int, int)` tuple or `None`. When given, each frame is
+            resized to this `(height, width)` (after rotation) by FFmpeg's
+            bilinear scaler as it is decoded, so that a large video never
+            sits in memory at full size. The frames then differ from those
+            `VideoPrismVideoConverter` resizes itself by less than one
+            level in 255. Defaults to `None` (decoded size).
+        autorotate: bool. Whether to turn frames upright as the stream's
+            display matrix (or rotate tag) asks, like players and FFmpeg
+            do. Defaults to `True`.
 
     Returns:
         A `uint8` numpy array of shape `(T, H, W, 3)` in RGB order, with
@@ -84,8 +115,10 @@ def load_video(path, num_frames=None, fps=None, start_time=None, end_time=None):
 
     Raises:
         FileNotFoundError: when `path` is not a file.
-        ValueError: when the file cannot be decoded or has no video stream,
-            the clip has no frames, or an argument is out of range.
+        ValueError: when the file cannot be read or has no video stream,
+            no frame of the clip decodes, the frame size changes within
+            the clip and `image_size` is not given, or an argument is out
+            of range (checked before decoding).
 
     Example:
     ```python
@@ -94,32 +127,54 @@ def load_video(path, num_frames=None, fps=None, start_time=None, end_time=None):
     frames = keras_videoprism.utils.load_video(path, num_frames=16)
     # 4 frames per second of the second half.
     frames = keras_videoprism.utils.load_video(path, fps=4, start_time=1.0)
+    # 16 frames of a 4K video, resized while decoding.
+    frames = keras_videoprism.utils.load_video(
+        path, num_frames=16, image_size=(288, 288)
+    )
     ```
     """
     _check_sampling(num_frames, fps)
     start, end = _check_clip(start_time, end_time)
-    with _VideoReader(path) as reader:
+    image_size = _check_image_size(image_size)
+    with _VideoReader(path, image_size, autorotate) as reader:
+        times, interval = reader.times, reader.interval
+        clip = video_sampling.clip_range(times, start, end, interval)
+        if not clip:
+            raise _no_frames_error(reader.path, start, end)
         if num_frames is not None:
-            frames = _uniform_frames(reader, num_frames, start, end)
+            _check_num_frames(reader, num_frames, len(clip))
+            indices = video_sampling.uniform_indices(
+                times, clip, num_frames, interval
+            )
         elif fps is not None:
-            times = (start + k / fps for k in itertools.count())
-            frames = [_rgb(f) for f in _frames_at(reader, times, end)]
+            _check_fps(reader, fps)
+            sample_times = video_sampling.rate_times(
+                times, start, end, fps, interval
+            )
+            indices = video_sampling.shown_at(times, sample_times, interval)
         else:
-            frames = _all_frames(reader, start, end)
-    if not frames:
-        raise _no_frames_error(path, start, end)
-    return np.stack(frames)
+            indices = np.arange(clip.start, clip.stop)
+        frames = _frames_at(reader, indices, start, end)
+        reader.warn(indices)
+    return frames
 
 
 def sliding_window_clips(
-    path, clip_num_frames, stride_frames=None, fps=None, drop_remainder=False
+    path,
+    clip_num_frames,
+    stride_frames=None,
+    fps=None,
+    drop_remainder=False,
+    image_size=None,
+    autorotate=True,
 ):
     """Cuts a video into fixed-length clips, decoding it once.
 
     Clip `i` holds frames `i * stride_frames` to
     `i * stride_frames + clip_num_frames - 1` of the video (or of the video
-    resampled at `fps`). At most one clip is held in memory; frames between
-    clips (`stride_frames > clip_num_frames`) are decoded but not kept.
+    resampled at `fps`). Only frames of the clip being built and of the
+    next one are held in memory; frames between clips
+    (`stride_frames > clip_num_frames`) are not converted.
 
     The last clip is padded by repeating its final frame when the video
     ends inside it, so that every frame is in some clip; it is only
@@ -137,6 +192,10 @@ def sliding_window_clips(
             resampled frames.
         drop_remainder: bool. Whether to drop a last, incomplete clip
             instead of padding it.
+        image_size: `(int, int)` tuple or `None`. Resizes each frame while
+            decoding, as in `load_video`.
+        autorotate: bool. Whether to turn frames upright, as in
+            `load_video`.
 
     Returns:
         A generator of `(start_index, clip)` pairs: `start_index` is the
@@ -146,9 +205,9 @@ def sliding_window_clips(
 
     Raises:
         FileNotFoundError: when `path` is not a file (raised on the call).
-        ValueError: when the file cannot be decoded, has no video stream
-            (raised on the call) or no frames (raised while iterating), or
-            an argument is out of range.
+        ValueError: when the file cannot be read, has no video stream or
+            no frames, or an argument is out of range (raised on the call),
+            or when nothing decodes (raised while iterating).
 
     Example:
     ```python
@@ -164,218 +223,403 @@ def sliding_window_clips(
     stride = clip_num_frames if stride_frames is None else stride_frames
     _check_positive_int(stride, "stride_frames")
     _check_sampling(None, fps)
-    # Open once now, so that a bad path fails here and not on iteration.
-    with _VideoReader(path):
-        pass
-    return _windows(path, clip_num_frames, stride, fps, drop_remainder)
+    image_size = _check_image_size(image_size)
+    # Read the timestamps now, so that a bad file fails here and not on
+    # iteration.
+    reader = _VideoReader(path, image_size, autorotate)
+    try:
+        if not len(reader.times):
+            raise _no_frames_error(reader.path, 0.0, None)
+        if fps is None:
+            indices = np.arange(len(reader.times))
+        else:
+            _check_fps(reader, fps)
+            times, interval = reader.times, reader.interval
+            sample_times = video_sampling.rate_times(
+                times, 0.0, None, fps, interval
+            )
+            indices = video_sampling.shown_at(times, sample_times, interval)
+    except BaseException:
+        reader.close()
+        raise
+    return _windows(reader, indices, clip_num_frames, stride, drop_remainder)
 
 
 class _VideoReader:
-    """The first video stream of a file, with frame times in seconds."""
+    """The first video stream of a file and its frames' timestamps.
 
-    def __init__(self, path):
+    On opening, the stream is demuxed (not decoded) to list the
+    presentation timestamps of its frames: `pts` (in the stream time base,
+    or frame numbers for raw streams, which store none) and `times` (in
+    seconds from the stream start), both sorted.
+    """
+
+    def __init__(self, path, image_size=None, autorotate=True):
         self.path = _check_path(path)
+        self.image_size = image_size
+        self.autorotate = autorotate
+        self.bad_packets = 0
+        self.missing_frames = 0
+        self.container = None
+        self._open()
         try:
-            self.container = av.open(self.path, metadata_errors="ignore")
-        except av.FFmpegError as e:
-            raise _decode_error(self.path, e) from e
-        if not self.container.streams.video:
-            self.container.close()
-            raise ValueError(
-                f"'{self.path}' has no video stream (it may be an audio-only "
-                "file). Pass a file that contains video."
-            )
-        self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
-        self.rate = self._frame_rate()
-        self.tolerance = _TOLERANCE_IN_FRAMES / self.rate
-        self._time_base = self.stream.time_base
-        self._origin = self.stream.start_time or 0
-        self._fresh = True
+            self._read_timestamps()
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
-        self.container.close()
+        self.close()
 
-    def _frame_rate(self):
+    def close(self):
+        if self.container is not None:
+            self.container.close()
+            self.container = None
+
+    def _open(self):
+        import av
+
+        self.close()
+        try:
+            self.container = av.open(self.path, metadata_errors="ignore")
+        except av.FFmpegError as e:
+            raise _decode_error(self.path, e) from e
+        if not self.container.streams.video:
+            self.close()
+            raise ValueError(
+                f"'{self.path}' has no video stream (it may be an audio-only "
+                "file). Pass a file that contains video."
+            )
+        self.stream = self.container.streams.video[0]
+        # Frame and slice threading: FFmpeg's frame threading returns the
+        # same frames, in the same order, as single-threaded decoding.
+        self.stream.thread_type = "AUTO"
+        self._fresh = True
+
+    def _read_timestamps(self):
+        import av
+
+        stream = self.stream
+        pts, without_pts, self.demux_error = [], 0, None
+        try:
+            for packet in self.container.demux(stream):
+                # The empty packet at the end flushes the decoder; packets
+                # flagged to discard precede an edit list's start.
+                if packet.size == 0 or packet.is_discard:
+                    continue
+                if packet.pts is None:
+                    without_pts += 1
+                else:
+                    pts.append(packet.pts)
+        except av.FFmpegError as e:
+            # E.g. a truncated download: keep the packets before the damage.
+            self.demux_error = e
+        self.rate = self._frame_rate(required=bool(without_pts))
+        if without_pts:
+            # A raw elementary stream (.h264, .hevc): no timestamps, no
+            # seeking. Frames are numbered in display order instead.
+            self.has_pts = self.can_seek = False
+            count = len(pts) + without_pts
+            self.pts = np.arange(count, dtype=np.int64)
+            self.times = self.pts / self.rate
+            self.origin = 0
+        else:
+            self.has_pts = self.can_seek = True
+            self.pts = np.unique(np.array(pts, dtype=np.int64))
+            origin = stream.start_time
+            if origin is None:
+                origin = int(self.pts[0]) if len(self.pts) else 0
+            self.origin = origin
+            self.times = self.pts_time(self.pts)
+        default = 1 / self.rate if self.rate else 1.0
+        self.interval = video_sampling.frame_interval(self.times, default)
+        self.rate = self.rate or 1 / self.interval
+        self._open()
+
+    def pts_time(self, pts):
+        """Seconds from the stream start of a timestamp (or array of them)."""
+        if not self.has_pts:
+            return pts / self.rate
+        return (pts - self.origin) * float(self.stream.time_base)
+
+    def time_pts(self, time):
+        """The timestamp of a time in seconds; `None` at or before 0."""
+        if time <= 0:
+            return None
+        return self.origin + int(time / float(self.stream.time_base))
+
+    def _frame_rate(self, required):
+        """The stream's stated frame rate, or `None` if it is not needed."""
         stream = self.stream
         for rate in (stream.average_rate, stream.guessed_rate):
             if rate:
                 return float(rate)
-        self.container.close()
+        if not required:
+            return None
         raise ValueError(
             f"'{self.path}' stores no frame rate, so its frames cannot be "
             "timed. Re-encode it, e.g. `ffmpeg -i in -c:v libx264 out.mp4`."
         )
 
-    def frame_count(self):
-        """Frames in the stream from metadata, or `None` when not stored."""
-        if self.stream.frames > 0:
-            return self.stream.frames
-        if self.stream.duration:
-            duration = self.stream.duration * self._time_base
-            return round(float(duration) * self.rate)
+    def metadata_frame_count(self):
+        """The frame count the container claims, or `None` if it has none."""
+        stream = self.stream
+        if stream.frames > 0:
+            return stream.frames
+        if stream.duration:
+            return round(float(stream.duration * stream.time_base) * self.rate)
+        # The container's duration (e.g. Matroska's) also covers audio, so
+        # it says nothing certain about the video frames.
         return None
 
-    def decode(self, start=0.0):
-        """Yields `(time, frame)` from the key frame at or before `start`."""
-        if start > self.tolerance or not self._fresh:
-            offset = math.floor((start - self.tolerance) / self._time_base)
-            offset = self._origin + max(offset, 0)
-            self.container.seek(offset, stream=self.stream)
+    def decode(self, start_pts=None):
+        """Yields `(pts, frame)` from the key frame at or before `start_pts`.
+
+        Packets that fail to decode are skipped and counted. Without
+        `start_pts` (or on a stream that cannot seek), decodes from the
+        start of the file.
+        """
+        import av
+
+        if start_pts is None or not self.can_seek:
+            if not self._fresh:
+                self._open()
+        else:
+            try:
+                self.container.seek(
+                    start_pts, stream=self.stream, backward=True
+                )
+            except av.FFmpegError:
+                # Seeking failed: decode from the start, and seek no more.
+                self.can_seek = False
+                self._open()
         self._fresh = False
-        time = None
-        try:
-            for frame in self.container.decode(self.stream):
-                if frame.pts is None:
-                    time = 0.0 if time is None else time + 1 / self.rate
-                else:
-                    time = float((frame.pts - self._origin) * self._time_base)
-                yield time, frame
-        except av.FFmpegError as e:
-            raise _decode_error(self.path, e) from e
+        number = 0
+        packets = self.container.demux(self.stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError:
+                self.bad_packets += 1
+                return
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                self.bad_packets += 1
+                continue
+            for frame in frames:
+                if not self.has_pts:
+                    yield number, frame
+                elif frame.pts is not None:
+                    yield frame.pts, frame
+                number += 1
+
+    def to_array(self, frame):
+        """A decoded frame as upright `uint8` RGB, resized if asked."""
+        turns = 0
+        if self.autorotate:
+            # `rotation` is the display matrix's counter-clockwise angle.
+            turns = round(frame.rotation / 90) % 4
+        if self.image_size is None:
+            array = frame.to_ndarray(format="rgb24")
+        else:
+            height, width = self.image_size
+            if turns % 2:
+                height, width = width, height
+            # To RGB at full size first, then resized: resizing in YUV
+            # would blur colour edges that the converter's resize keeps
+            # (up to 0.6 apart in `[0, 1]`, against 0.003 this way).
+            rgb = frame.reformat(format="rgb24")
+            array = rgb.reformat(
+                width=width, height=height, interpolation="BILINEAR"
+            ).to_ndarray()
+        if turns:
+            array = np.ascontiguousarray(np.rot90(array, turns))
+        return array
+
+    def warn(self, indices):
+        """Warns once about what differs from the metadata or was damaged."""
+        problems = []
+        count = self.metadata_frame_count()
+        if count is not None and count != len(self.times):
+            problems.append(
+                f"its metadata says {count} frames but its timestamps give "
+                f"{len(self.times)} (a truncated file, a wrong frame count "
+                "or an edit list)"
+            )
+        if not video_sampling.is_constant_rate(self.times, self.interval):
+            problems.append("its frame rate varies")
+        if self.demux_error is not None:
+            problems.append(
+                f"it is damaged after frame {len(self.times)} "
+                f"({self.demux_error})"
+            )
+        if self.bad_packets or self.missing_frames:
+            problems.append(
+                f"{self.bad_packets} packets failed to decode and "
+                f"{self.missing_frames} sampled frames were replaced by "
+                "the frame before them"
+            )
+        if problems:
+            warnings.warn(
+                f"'{self.path}': {'; '.join(problems)}. Frames were "
+                "sampled from the frames' own timestamps: frame numbers "
+                f"{_describe(indices)} of {len(self.times)}.",
+                stacklevel=3,
+            )
 
 
-def _frames_at(reader, times, end=None):
-    """Yields the frame on screen at each of the ascending `times`.
+def _frames_at(reader, indices, start=0.0, end=None):
+    """The frames at `indices` (non-decreasing) into `reader.pts`.
 
-    Decodes forward keeping only the frame on screen. When the next time is
-    far ahead, seeks there instead of decoding through, unless an earlier
-    seek landed no further than where decoding was (key frames too sparse
-    to gain from seeking).
+    Each frame is written into the output array as it is decoded, so that
+    no frame is held twice. Frames missing from the decode (damaged
+    packets) are replaced by the frame on screen before them, and counted
+    in `reader.missing_frames`.
 
-    Args:
-        reader: a `_VideoReader`.
-        times: an iterable of ascending times in seconds, possibly endless.
-        end: float or `None`. Times at or after `end` are not sampled.
-            Neither are times after the last frame's display interval.
-
-    Yields:
-        One `av.VideoFrame` per sampled time.
+    Returns:
+        A `uint8` array of shape `(len(indices), H, W, 3)`.
     """
-    times = _until(times, end, reader.tolerance)
-    target = next(times, None)
+    positions = collections.defaultdict(list)
+    for position, index in enumerate(indices.tolist()):
+        positions[index].append(position)
+    output = None
+    for index, frame in _decoded_frames(reader, np.unique(indices)):
+        array = reader.to_array(frame)
+        if output is None:
+            output = np.empty((len(indices), *array.shape), np.uint8)
+        elif array.shape != output.shape[1:]:
+            raise ValueError(
+                f"The frame size of '{reader.path}' changes from "
+                f"{output.shape[2]}x{output.shape[1]} to "
+                f"{array.shape[1]}x{array.shape[0]} within the clip. Pass "
+                "`image_size` to resize every frame to one size."
+            )
+        output[positions[index]] = array
+    if output is None:
+        raise _nothing_decoded_error(reader, start, end)
+    return output
+
+
+def _decoded_frames(reader, indices):
+    """Yields `(index, frame)` for each of the ascending unique `indices`.
+
+    Decodes forward, converting nothing, and seeks ahead over long gaps
+    unless an earlier seek landed no further than where decoding was (key
+    frames too sparse to gain from seeking). A seek that lands after the
+    wanted frame is retried further back, down to the start.
+    An index whose frame does not decode gets the frame on screen before
+    it (the next one when there is none).
+    """
+    wanted = iter(indices.tolist())
+    target = next(wanted, None)
     if target is None:
         return
-    frames = reader.decode(target)
-    shown = shown_time = seeked_from = None
-    seeking = True
+    seek_to = _seek_point(reader, target, None)
+    frames = reader.decode(seek_to)
+    shown = last_pts = None
+    seeking, backoff = True, 0.0
     while (item := next(frames, None)) is not None:
-        time, frame = item
-        if seeked_from is not None:
-            seeking, seeked_from = time > seeked_from, None
-        while time > target + reader.tolerance:
-            yield frame if shown is None else shown
-            target = next(times, None)
-            if target is None:
-                return
-        shown, shown_time = frame, time
-        if seeking and target - time > _SEEK_GAP_SECONDS:
-            seeked_from, shown = time, None
-            frames.close()
-            frames = reader.decode(target)
-    if shown is not None:
-        last_end = shown_time + 1 / reader.rate
-        remaining = itertools.chain([target], times)
-        for _ in _until(remaining, last_end, reader.tolerance):
-            yield shown
-
-
-def _until(times, end, tolerance):
-    """The `times` before `end`, less a tolerance (all when `end` is None)."""
-    times = iter(times)
-    if end is None:
-        return times
-    return itertools.takewhile(lambda t: t < end - tolerance, times)
-
-
-def _clip_frames(reader, start, end):
-    """Yields `(time, frame)` for each frame in `[start, end)`."""
-    for time, frame in reader.decode(start):
-        if end is not None and time >= end - reader.tolerance:
-            return
-        if time >= start - reader.tolerance:
-            yield time, frame
-
-
-def _all_frames(reader, start, end):
-    return [_rgb(frame) for _, frame in _clip_frames(reader, start, end)]
-
-
-def _clip_extent(reader, start, end):
-    """Returns `(first_time, count)` for the frames in `[start, end)`.
-
-    Frames are taken to be one average frame period apart, starting at
-    time 0. When the container stores neither a frame count nor a stream
-    duration, the frames are counted by decoding the clip instead.
-    """
-    total = reader.frame_count()
-    if total is None:
-        return _count_frames(reader, start, end)
-    first = max(0, math.ceil(start * reader.rate - _TOLERANCE_IN_FRAMES))
-    stop = total
-    if end is not None:
-        last = math.ceil(end * reader.rate - _TOLERANCE_IN_FRAMES)
-        stop = min(stop, last)
-    return first / reader.rate, stop - first
-
-
-def _count_frames(reader, start, end):
-    """Counts the frames in `[start, end)` by decoding, keeping none."""
-    first_time, count = None, 0
-    for time, _ in _clip_frames(reader, start, end):
-        first_time = time if first_time is None else first_time
-        count += 1
-    return first_time, count
-
-
-def _uniform_frames(reader, num_frames, start, end):
-    """The official demo rule: `linspace(0, T, n, endpoint=False)` frames."""
-    first_time, count = _clip_extent(reader, start, end)
-    if count < 1:
-        return []
-    indices = np.linspace(0, count, num_frames, endpoint=False).astype(int)
-    # Sample mid-frame, so that timestamp jitter cannot pick a neighbour.
-    times = first_time + (indices + 0.5) / reader.rate
-    frames = [_rgb(frame) for frame in _frames_at(reader, times)]
-    # A count from metadata can overshoot the decodable frames slightly:
-    # the missing tail repeats the last frame.
-    return frames + frames[-1:] * (num_frames - len(frames))
-
-
-def _windows(path, size, stride, fps, drop_remainder):
-    """The generator behind `sliding_window_clips`."""
-    with _VideoReader(path) as reader:
-        window = collections.deque()
-        start = covered = seen = 0
-        for index, frame in enumerate(_frame_source(reader, fps)):
-            seen = index + 1
-            if index < start:
+        pts, frame = item
+        if seek_to is not None:
+            if pts > reader.pts[target]:
+                # Landed past the wanted frame (an inexact index, or no key
+                # frame where it landed, as in MPEG-TS): seek 1, 2, 4...
+                # seconds further back, then from the start.
+                backoff = max(2 * backoff, 1.0)
+                seek_to = reader.time_pts(reader.times[target] - backoff)
+                seeking = seek_to is not None
+                frames.close()
+                frames = reader.decode(seek_to)
+                shown = None
                 continue
-            window.append(_rgb(frame))
-            if len(window) == size:
-                yield start, np.stack(window)
-                covered, start = start + size, start + stride
-                for _ in range(min(stride, size)):
-                    window.popleft()
-        if not seen:
-            raise _no_frames_error(reader.path, 0.0, None)
-        if window and seen > covered and not drop_remainder:
-            padding = [window[-1]] * (size - len(window))
-            yield start, np.stack([*window, *padding])
+            seeking = last_pts is None or pts > last_pts
+            seek_to, backoff = None, 0.0
+        while target is not None and pts >= reader.pts[target]:
+            if pts > reader.pts[target]:
+                reader.missing_frames += 1
+                shown = frame if shown is None else shown
+            yield target, frame if pts == reader.pts[target] else shown
+            target = next(wanted, None)
+        if target is None:
+            return
+        shown, last_pts = frame, pts
+        if seeking:
+            seek_to = _seek_point(reader, target, pts)
+            if seek_to is not None:
+                shown = None
+                frames.close()
+                frames = reader.decode(seek_to)
+    while target is not None and shown is not None:
+        reader.missing_frames += 1
+        yield target, shown
+        target = next(wanted, None)
 
 
-def _frame_source(reader, fps):
-    """Every frame of the video, or the video resampled at `fps`."""
-    if fps is None:
-        return (frame for _, frame in reader.decode())
-    return _frames_at(reader, (k / fps for k in itertools.count()))
+def _seek_point(reader, target, decoded_pts):
+    """The pts to seek to for frame `target`, or `None` to decode on.
+
+    Seeks when the target lies more than `_SEEK_GAP_SECONDS` after the
+    last decoded frame (`decoded_pts`, `None` before decoding starts, when
+    any frame but the first is worth seeking to).
+    """
+    if not reader.can_seek:
+        return None
+    target_time = reader.times[target]
+    if decoded_pts is None:
+        return int(reader.pts[target]) if target > 0 else None
+    decoded_time = reader.pts_time(decoded_pts)
+    if target_time - decoded_time > _SEEK_GAP_SECONDS:
+        return int(reader.pts[target])
+    return None
 
 
-def _rgb(frame):
-    return frame.to_ndarray(format="rgb24")
+def _windows(reader, indices, size, stride, drop_remainder):
+    """The generator behind `sliding_window_clips`."""
+    with reader:
+        count = len(indices)
+        starts = [s for s in range(0, count, stride) if s + size <= count]
+        covered = starts[-1] + size if starts else 0
+        last = starts[-1] + stride if starts else 0
+        if not drop_remainder and last < count and count > covered:
+            starts.append(last)
+        if not starts:
+            return
+        needed = np.unique(
+            np.concatenate([indices[s : s + size] for s in starts])
+        )
+        decoded = _decoded_frames(reader, needed)
+        held = collections.OrderedDict()
+        for start in starts:
+            window = indices[start : start + size]
+            while window[-1] not in held:
+                item = next(decoded, None)
+                if item is None:
+                    break
+                held[item[0]] = reader.to_array(item[1])
+            if not held:
+                raise _nothing_decoded_error(reader, 0.0, None)
+            frames = [held.get(i, held[next(reversed(held))]) for i in window]
+            frames += frames[-1:] * (size - len(frames))
+            yield start, np.stack(frames)
+            # Keep only the frames that later windows still need.
+            next_first = indices[min(start + stride, count - 1)]
+            for index in [i for i in held if i < next_first]:
+                del held[index]
+        reader.warn(indices)
+
+
+def _describe(indices):
+    indices = [int(i) for i in indices]
+    if len(indices) > 32:
+        head = ", ".join(map(str, indices[:16]))
+        return f"[{head}, ... {indices[-1]}] ({len(indices)} frames)"
+    return str(indices)
 
 
 def _check_path(path):
@@ -408,25 +652,83 @@ def _check_sampling(num_frames, fps):
         )
     if num_frames is not None:
         _check_positive_int(num_frames, "num_frames")
-    if fps is not None and not fps > 0:
+    if fps is not None and not (
+        isinstance(fps, (int, float, np.number))
+        and math.isfinite(fps)
+        and fps > 0
+    ):
         raise ValueError(
-            "`fps` must be a positive number of frames per second. "
-            f"Received: fps={fps}"
+            "`fps` must be a positive, finite number of frames per second. "
+            f"Received: fps={fps!r}"
         )
+
+
+def _check_fps(reader, fps):
+    limit = _MAX_OVERSAMPLING / reader.interval
+    if fps > limit:
+        raise ValueError(
+            f"`fps={fps}` is more than {_MAX_OVERSAMPLING} times the frame "
+            f"rate of '{reader.path}' ({1 / reader.interval:.3g} frames per "
+            "second): it would only repeat frames. Pass an `fps` of at most "
+            f"{limit:.4g}."
+        )
+
+
+def _check_num_frames(reader, num_frames, clip_frames):
+    limit = max(_MAX_OVERSAMPLING * clip_frames, _MIN_FRAMES_LIMIT)
+    if num_frames > limit:
+        raise ValueError(
+            f"`num_frames={num_frames}` is far more than the {clip_frames} "
+            f"frames of the clip of '{reader.path}': it would only repeat "
+            f"frames. Pass `num_frames` of at most {limit}."
+        )
+
+
+def _check_time(value, name):
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"`{name}` must be a finite number of seconds >= 0 (or `None` "
+            f"for the {'end' if name == 'end_time' else 'start'} of the "
+            f"video). Received: {name}={value!r}"
+        )
+    return value
 
 
 def _check_clip(start_time, end_time):
-    start = 0.0 if start_time is None else float(start_time)
-    if start < 0:
-        raise ValueError(
-            f"`start_time` must be >= 0 seconds. Received: {start_time}"
-        )
-    if end_time is not None and end_time <= start:
+    start = _check_time(start_time, "start_time") or 0.0
+    end = _check_time(end_time, "end_time")
+    if end is not None and end <= start:
         raise ValueError(
             "`end_time` must be after `start_time`. Received: "
             f"start_time={start_time}, end_time={end_time}"
         )
-    return start, None if end_time is None else float(end_time)
+    return start, end
+
+
+def _check_image_size(image_size):
+    if image_size is None:
+        return None
+    try:
+        height, width = image_size
+        valid = all(
+            not isinstance(v, bool) and isinstance(v, (int, np.integer))
+            and v >= 1
+            for v in (height, width)
+        )
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            "`image_size` must be a `(height, width)` pair of integers >= 1, "
+            f"or `None` to keep the decoded size. Received: {image_size!r}"
+        )
+    return int(height), int(width)
 
 
 def _decode_error(path, error):
@@ -439,9 +741,22 @@ def _decode_error(path, error):
 
 def _no_frames_error(path, start, end):
     if start == 0 and end is None:
-        return ValueError(f"'{path}' has no video frames to decode.")
+        return ValueError(
+            f"'{path}' has no video frames: its video stream holds no "
+            "packets. The file may be empty or cut short."
+        )
     end = "its end" if end is None else f"{end}s"
     return ValueError(
         f"'{path}' has no frames between {start}s and {end}. Check "
         "`start_time` and `end_time` against the length of the video."
+    )
+
+
+def _nothing_decoded_error(reader, start, end):
+    end = "its end" if end is None else f"{end}s"
+    return ValueError(
+        f"Could not decode any frame of '{reader.path}' between {start}s "
+        f"and {end}: {reader.bad_packets} packets failed to decode. The "
+        "file is damaged there; re-encoding it may help, e.g. "
+        "`ffmpeg -i in.mp4 -c:v libx264 out.mp4`."
     )

@@ -1,7 +1,9 @@
 """Decoding and frame sampling of `keras_videoprism.utils.video_io`."""
 
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import unittest.mock
 
@@ -263,6 +265,24 @@ class LoadVideoTest(VideoFixtures):
             container.mux(stream.encode())
         with self.assertRaisesRegex(ValueError, "no video stream"):
             load_video(path)
+
+
+class LazyImportTest(TestCase):
+    def test_importing_video_io_does_not_import_av(self):
+        # PyAV loads FFmpeg's libraries: only decoding should pay for that.
+        # A fresh copy of the module is run with PyAV unloaded (then
+        # restored), in this process: a new interpreter would take seconds.
+        saved = {
+            name: sys.modules.pop(name)
+            for name in list(sys.modules)
+            if name == "av" or name.startswith("av.")
+        }
+        try:
+            spec = importlib.util.find_spec(video_io.__name__)
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            self.assertNotIn("av", sys.modules)
+        finally:
+            sys.modules.update(saved)
 
 
 class SlidingWindowClipsTest(VideoFixtures):
