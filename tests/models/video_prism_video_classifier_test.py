@@ -421,8 +421,6 @@ class VideoPrismVideoClassifierQuantizationTest(TestCase):
                 classifier.get_config()
             )
             self.assertEqual(revived.output_dense.quantization_mode, mode)
-            revived.set_weights(classifier.get_weights())
-            self.assertAllClose(revived(videos), outputs, atol=1e-5)
 
             path = os.path.join(self.get_temp_dir(), "classifier.keras")
             classifier.save(path)
