@@ -479,8 +479,10 @@ class VideoPrismBackboneQuantizationTest(TestCase):
         # Every Dense layer of the towers and poolers, at least.
         self.assertGreaterEqual(len(quantized), 20)
         outputs = backbone(self.inputs)
+        # int4 keeps 16 levels per weight: a looser bound.
+        bound = 0.95 if mode == "int4" else 0.98
         for key in expected:
-            self.assertGreater(_cosine(outputs[key], expected[key]), 0.98)
+            self.assertGreater(_cosine(outputs[key], expected[key]), bound)
 
         # Config: the quantized layers come back quantized.
         revived = VideoPrismBackbone.from_config(backbone.get_config())
