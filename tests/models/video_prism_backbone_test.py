@@ -497,9 +497,3 @@ class VideoPrismBackboneQuantizationTest(TestCase):
         backbone.save(path)
         restored = keras.models.load_model(path)
         self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)
-
-        # Preset.
-        preset = self.get_temp_dir()
-        backbone.save_to_preset(preset)
-        restored = VideoPrismBackbone.from_preset(preset)
-        self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)

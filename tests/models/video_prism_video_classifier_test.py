@@ -426,8 +426,3 @@ class VideoPrismVideoClassifierQuantizationTest(TestCase):
             classifier.save(path)
             restored = keras.models.load_model(path)
             self.assertAllClose(restored(videos), outputs, atol=1e-5)
-
-            preset = self.get_temp_dir()
-            classifier.save_to_preset(preset)
-            restored = VideoPrismVideoClassifier.from_preset(preset)
-            self.assertAllClose(restored(videos), outputs, atol=1e-5)
