@@ -223,7 +223,14 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         return super().load_backbone(cls, load_weights, **kwargs)
 
     def _load_backbone_weights(self, backbone):
-        if check_file_exists(self.preset, MODEL_WEIGHTS_FILE):
+        quantized = any(
+            layer.quantization_mode is not None
+            for layer in backbone._flatten_layers()
+        )
+        # The check compares float weights by shape; quantized weights
+        # (int8, packed int4, float8 and their scales) are checked by
+        # Keras' own loader.
+        if not quantized and check_file_exists(self.preset, MODEL_WEIGHTS_FILE):
             path = get_file(self.preset, MODEL_WEIGHTS_FILE)
             check_weights_file(path, backbone)
         super()._load_backbone_weights(backbone)

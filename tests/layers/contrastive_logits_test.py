@@ -13,7 +13,10 @@ class ContrastiveLogitsTest(TestCase):
         # similarity / temperature + bias, at the initial values.
         self.run_layer_test(
             cls=ContrastiveLogits,
-            init_kwargs={"initial_temperature": 0.5, "initial_logit_bias": -1.0},
+            init_kwargs={
+                "initial_temperature": 0.5,
+                "initial_logit_bias": -1.0,
+            },
             input_data=keras.ops.convert_to_tensor(similarities),
             expected_output_shape=(3, 3),
             expected_output_data=similarities / 0.5 - 1.0,

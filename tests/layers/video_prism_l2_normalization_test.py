@@ -15,6 +15,7 @@ class VideoPrismL2NormalizationTest(TestCase):
             init_kwargs={},
             input_data=keras.ops.convert_to_tensor(inputs),
             expected_output_shape=(2, 4),
-            expected_output_data=inputs / np.linalg.norm(inputs, axis=-1)[:, None],
+            expected_output_data=inputs
+            / np.linalg.norm(inputs, axis=-1, keepdims=True),
             run_training_check=False,
         )

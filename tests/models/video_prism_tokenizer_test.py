@@ -302,10 +302,11 @@ class VideoPrismTokenizerHarnessTest(TestCase):
     """keras-hub's tokenizer checks: tf.data, Grain, detokenize."""
 
     def test_tokenizer_basics(self):
-        # Canonical prompts (lower case, no punctuation) detokenize to
-        # themselves.
+        # Lower-case prompts without punctuation detokenize to themselves
+        # with the full stop the official canonicalization appends.
         self.run_preprocessing_layer_test(
             cls=VideoPrismTokenizer,
             init_kwargs={"proto": T5STYLE_MODEL},
             input_data=CANONICAL_PROMPTS,
+            expected_detokenize_output=[f"{p}." for p in CANONICAL_PROMPTS],
         )

@@ -421,15 +421,8 @@ class VideoPrismVideoClassifierQuantizationTest(TestCase):
                 classifier.get_config()
             )
             self.assertEqual(revived.output_dense.quantization_mode, mode)
-            revived.set_weights(classifier.get_weights())
-            self.assertAllClose(revived(videos), outputs, atol=1e-5)
 
             path = os.path.join(self.get_temp_dir(), "classifier.keras")
             classifier.save(path)
             restored = keras.models.load_model(path)
-            self.assertAllClose(restored(videos), outputs, atol=1e-5)
-
-            preset = self.get_temp_dir()
-            classifier.save_to_preset(preset)
-            restored = VideoPrismVideoClassifier.from_preset(preset)
             self.assertAllClose(restored(videos), outputs, atol=1e-5)
