@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_videoprism.layers.fused_attention import fused_attention
+from keras_videoprism.layers.video_prism_dense import VideoPrismDense
 
 # The official model replaces masked logits by this value (not -inf), so a
 # fully masked row becomes a uniform distribution instead of NaN.
@@ -155,10 +156,10 @@ class VideoPrismAttention(keras.layers.Layer):
         self.attention_dropout_rate = attention_dropout_rate
         self.head_dim = hidden_dim // num_heads
         inner_dim = self.num_heads * self.head_dim
-        self.qkv_projection = keras.layers.Dense(
+        self.qkv_projection = VideoPrismDense(
             3 * inner_dim, dtype=self.dtype_policy, name="qkv_projection"
         )
-        self.output_projection = keras.layers.Dense(
+        self.output_projection = VideoPrismDense(
             hidden_dim, dtype=self.dtype_policy, name="output_projection"
         )
         self.attention_dropout = keras.layers.Dropout(

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_videoprism.layers.video_prism_attention import soft_capped_attention
+from keras_videoprism.layers.video_prism_dense import VideoPrismDense
 
 # 1 / softplus(0): a zero `per_dim_scale` leaves the query scale at Ha^-0.5.
 _INV_SOFTPLUS_ZERO = 1.442695041
@@ -61,15 +62,15 @@ class VideoPrismAttentionPooler(keras.layers.Layer):
                 f"attention_dim={self.attention_dim}, num_heads={num_heads}"
             )
         self.head_dim = self.attention_dim // num_heads
-        self.query_projection = keras.layers.Dense(
+        self.query_projection = VideoPrismDense(
             self.attention_dim, dtype=self.dtype_policy, name="query_projection"
         )
-        self.key_value_projection = keras.layers.Dense(
+        self.key_value_projection = VideoPrismDense(
             2 * self.attention_dim,
             dtype=self.dtype_policy,
             name="key_value_projection",
         )
-        self.output_projection = keras.layers.Dense(
+        self.output_projection = VideoPrismDense(
             hidden_dim, dtype=self.dtype_policy, name="output_projection"
         )
         self.output_norm = keras.layers.LayerNormalization(

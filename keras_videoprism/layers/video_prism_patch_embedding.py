@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_videoprism.layers.video_prism_dense import VideoPrismDense
+
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
 class VideoPrismPatchEmbedding(keras.layers.Layer):
@@ -34,7 +36,7 @@ class VideoPrismPatchEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         self.patch_size = patch_size
         self.hidden_dim = hidden_dim
-        self.projection = keras.layers.Dense(
+        self.projection = VideoPrismDense(
             hidden_dim, dtype=self.dtype_policy, name="projection"
         )
 

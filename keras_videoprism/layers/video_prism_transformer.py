@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_videoprism.layers.video_prism_attention import VideoPrismAttention
+from keras_videoprism.layers.video_prism_dense import VideoPrismDense
 
 NORM_POLICIES = ("pre", "primer_hybrid")
 ACTIVATIONS = ("gelu", "relu")
@@ -97,10 +98,10 @@ class VideoPrismTransformerBlock(keras.layers.Layer):
             name="attention",
         )
         self.mlp_norm = norm("mlp_norm")
-        self.mlp_intermediate = keras.layers.Dense(
+        self.mlp_intermediate = VideoPrismDense(
             intermediate_dim, dtype=self.dtype_policy, name="mlp_intermediate"
         )
-        self.mlp_output = keras.layers.Dense(
+        self.mlp_output = VideoPrismDense(
             hidden_dim, dtype=self.dtype_policy, name="mlp_output"
         )
         self.attention_post_norm = None
