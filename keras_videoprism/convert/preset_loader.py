@@ -222,6 +222,20 @@ class VideoPrismPresetLoader(KerasPresetLoader):
             self._check_weights_exist()
         return super().load_backbone(cls, load_weights, **kwargs)
 
+    def get_backbone_kwargs(self, **kwargs):
+        # keras-hub writes `dtype=None` over the saved one when the caller
+        # passes none. A quantized preset's `DTypePolicyMap` must survive
+        # that (its weights are int8); a plain policy still gives way to
+        # the global one, as before.
+        backbone_kwargs, kwargs = super().get_backbone_kwargs(**kwargs)
+        saved = self.config["config"].get("dtype")
+        quantized = (
+            isinstance(saved, dict) and saved["class_name"] == "DTypePolicyMap"
+        )
+        if backbone_kwargs.get("dtype") is None and quantized:
+            del backbone_kwargs["dtype"]
+        return backbone_kwargs, kwargs
+
     def _load_backbone_weights(self, backbone):
         quantized = any(
             layer.quantization_mode is not None

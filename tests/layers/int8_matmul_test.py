@@ -68,15 +68,6 @@ class Int8MatmulTest(TestCase):
         int8_matmul.set_enabled(True)
         super().tearDown()
 
-    def test_float_layer_is_keras_dense(self):
-        layer = VideoPrismDense(7, activation="relu", name="projection")
-        revived = VideoPrismDense.from_config(layer.get_config())
-        self.assertEqual(
-            layer.get_config(),
-            keras.layers.Dense.from_config(layer.get_config()).get_config(),
-        )
-        self.assertEqual(revived.get_config(), layer.get_config())
-
     def test_reference_path_is_keras_int8(self):
         int8_matmul.set_enabled(False)
         layer = _quantized_dense()
