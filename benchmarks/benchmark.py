@@ -170,7 +170,8 @@ def keras_forward(args):
     return lambda: model.predict_on_batch(inputs)
 
 
-def transformers_forward(args):
+def transformers_model(args):
+    """transformers' model of the configuration, and its call's inputs."""
     import torch
     import transformers
 
@@ -213,6 +214,13 @@ def transformers_forward(args):
         )
     else:
         kwargs = dict(pixel_values_videos=video)
+    return model, kwargs
+
+
+def transformers_forward(args):
+    import torch
+
+    model, kwargs = transformers_model(args)
     if args.implementation == "transformers_compiled":
         model = torch.compile(model)
 
@@ -224,7 +232,7 @@ def transformers_forward(args):
 
 
 def _cosine(a, b):
-    """Mean cosine similarity of the rows of `a` and `b` (last axis)."""
+    """`(mean, min)` cosine similarity of the rows of `a` and `b`."""
     import keras
 
     a = keras.ops.convert_to_numpy(a).astype("float64")
@@ -232,7 +240,8 @@ def _cosine(a, b):
     a = a.reshape(-1, a.shape[-1])
     b = b.reshape(-1, b.shape[-1])
     norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
-    return float(np.mean(np.sum(a * b, axis=-1) / norms))
+    cosines = np.sum(a * b, axis=-1) / norms
+    return float(np.mean(cosines)), float(np.min(cosines))
 
 
 def _outputs_cosines(float_model, quantized_model, inputs):
@@ -281,33 +290,79 @@ def fixture_cosines(mode):
     return cosines
 
 
+def _time_alternately(forwards, args):
+    """Median seconds of each forward, timed in turn on the same load."""
+    for forward in forwards.values():
+        for _ in range(1 + args.warmup):
+            forward()
+    times = {name: [] for name in forwards}
+    for _ in range(args.runs):
+        for name, forward in forwards.items():
+            start = time.perf_counter()
+            forward()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _transformers_dynamic_int8(args):
+    """transformers' model in float32 and under `quantize_dynamic` (int8)."""
+    import copy
+
+    import torch
+
+    model, kwargs = transformers_model(args)
+    quantized = torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+    )
+
+    def forward(module):
+        with torch.no_grad():
+            return module(**kwargs).last_hidden_state.numpy()
+
+    return (lambda: forward(model)), (lambda: forward(quantized))
+
+
 def run_quantize_worker(args):
-    """Times ours float32 and quantized alternately; prints a JSON line."""
+    """Times float32 and quantized models alternately; prints a JSON line.
+
+    Ours always; on torch with `int8` (video model) also transformers'
+    model in float32 and under `torch.ao.quantization.quantize_dynamic`.
+    """
+    import keras
+
     from keras_videoprism.models import VideoPrismBackbone
 
     model = VideoPrismBackbone(**keras_kwargs(args))
     quantized = _quantized_copy(model, args.quantize)
     inputs = make_inputs(args)
-    models = {"float32": model, args.quantize: quantized}
-    for forward in models.values():
-        for _ in range(1 + args.warmup):
-            forward.predict_on_batch(inputs)
-    times = {name: [] for name in models}
-    for _ in range(args.runs):
-        for name, forward in models.items():
-            start = time.perf_counter()
-            forward.predict_on_batch(inputs)
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    forwards = {
+        "ours float32": lambda: model.predict_on_batch(inputs),
+        f"ours {args.quantize}": lambda: quantized.predict_on_batch(inputs),
+    }
+    cosines = {
+        f"ours random {args.config}/{key}": value
+        for key, value in _outputs_cosines(model, quantized, inputs).items()
+    }
+    with_transformers = (
+        keras.config.backend() == "torch"
+        and args.quantize == "int8"
+        and not args.multimodal
+        and "transformers" in args.implementations
+    )
+    if with_transformers:
+        float32, int8 = _transformers_dynamic_int8(args)
+        forwards["transformers float32"] = float32
+        forwards["transformers int8 (quantize_dynamic)"] = int8
+        cosines[f"transformers random {args.config}/last_hidden_state"] = (
+            _cosine(int8(), float32())
+        )
+    cosines.update(fixture_cosines(args.quantize))
     print(
         json.dumps(
             {
                 "mode": args.quantize,
-                "median_s": medians,
-                "random_model_cosines": _outputs_cosines(
-                    model, quantized, inputs
-                ),
-                "fixture_cosines": fixture_cosines(args.quantize),
+                "median_s": _time_alternately(forwards, args),
+                "cosines": cosines,
             }
         )
     )
@@ -319,20 +374,22 @@ def print_quantize_table(result, args, backend):
     print(
         f"backend={backend} config={args.config} batch={args.batch} "
         f"input={args.frames}x{args.size}x{args.size} runs={args.runs} "
-        f"(float32 and {mode} timed alternately)"
+        "(all timed in turn in one process)"
     )
-    print(f"{'model':24s} {'median s':>9s} {'float32/this':>12s}")
-    for name in ("float32", mode):
-        ratio = medians["float32"] / medians[name]
-        print(f"{name:24s} {medians[name]:9.4f} {ratio:12.2f}")
-    print(f"cosine of {mode} outputs against float32:")
-    cosines = {
-        f"random {args.config}/{key}": value
-        for key, value in result["random_model_cosines"].items()
-    }
-    cosines.update(result["fixture_cosines"])
-    for name, value in cosines.items():
-        print(f"  {name:40s} {value:.6f}")
+    ours = medians[f"ours {mode}"]
+    print(
+        f"{'model':38s} {'median s':>9s} {'float32/this':>12s} "
+        f"{'this/ours ' + mode:>14s}"
+    )
+    for name, median in medians.items():
+        float32 = medians[name.split()[0] + " float32"]
+        print(
+            f"{name:38s} {median:9.4f} {float32 / median:12.2f} "
+            f"{median / ours:14.2f}"
+        )
+    print(f"cosine of {mode} outputs against float32 (mean, min over rows):")
+    for name, (mean, minimum) in result["cosines"].items():
+        print(f"  {name:52s} {mean:.6f} {minimum:.6f}")
 
 
 def run_worker(args):

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import keras
+
 from benchmarks import benchmark
 
 
@@ -45,9 +47,11 @@ def test_benchmark_quantize_smoke_run():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
-    assert any(line.startswith("int8 ") for line in lines), result.stdout
-    # int8 keeps the fixtures' outputs close to float32 ones.
+    assert any(line.startswith("ours int8 ") for line in lines), result.stdout
+    # int8 keeps the fixtures' outputs close to float32 ones (min cosine);
+    # on torch transformers' model under quantize_dynamic is compared too.
     cosines = [
         float(line.split()[-1]) for line in lines if "tiny/" in line
     ]
-    assert len(cosines) == 5 and min(cosines) > 0.99, result.stdout
+    expected = 6 if keras.config.backend() == "torch" else 5
+    assert len(cosines) == expected and min(cosines) > 0.99, result.stdout
