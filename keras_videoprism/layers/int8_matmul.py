@@ -147,7 +147,7 @@ def _torch_int8_matmul(layer, inputs):
         rows.abs().amax(dim=-1, keepdim=True) + keras.config.epsilon()
     )
     # Unsigned bytes with zero point `limit + 1`.
-    quantized = torch.round(rows * scale).clamp_(-limit, limit) + (limit + 1)
+    quantized = (rows * scale).round_().clamp_(-limit, limit).add_(limit + 1)
     outputs = torch.ops.onednn.qlinear_pointwise(
         quantized.to(torch.uint8),
         1.0,
@@ -163,7 +163,7 @@ def _torch_int8_matmul(layer, inputs):
         [],
         "",
     )
-    outputs = (outputs / scale).reshape(*inputs.shape[:-1], -1)
+    outputs = outputs.div_(scale).reshape(*inputs.shape[:-1], -1)
     return outputs.to(getattr(torch, layer.compute_dtype))
 
 
