@@ -60,7 +60,7 @@ def _memory_child(path, variant, num_frames):
     """Runs in a child: one conversion, then prints its peak as JSON."""
     import numpy as np
 
-    from keras_videoprism.layers.video_prism_video_converter import (
+    from keras_videoprism.models.video_prism_video_converter import (
         VideoPrismVideoConverter,
     )
     from keras_videoprism.utils.video_io import load_video

@@ -51,7 +51,9 @@ class LegacyPresetsTest(TestCase):
         frames = np.arange(8)[:, None, None, None] * np.ones(
             (8, 16, 16, 3), "uint8"
         )
-        pixel_values = keras.ops.convert_to_numpy(preprocessor(frames))
+        pixel_values = keras.ops.convert_to_numpy(
+            preprocessor(frames)["pixel_values"]
+        )
         self.assertAllClose(pixel_values[:, 0, 0, 0], np.array([0, 2, 4, 6]) / 255.0)
 
     def test_video_text_retriever_preset(self):

@@ -19,7 +19,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from keras_videoprism.layers.video_prism_video_converter import (
+from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
 )
 from keras_videoprism.utils import video_io
