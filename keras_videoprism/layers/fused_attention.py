@@ -84,7 +84,52 @@ def _compiled_flex_attention():
         from torch.nn.attention.flex_attention import flex_attention
     except ImportError:
         return None
-    return torch.compile(flex_attention, dynamic=False)
+    kernel = torch.compile(flex_attention, dynamic=False)
+    if not _kernel_agrees(kernel):
+        warnings.warn(
+            "The fused FlexAttention kernel gave other numbers than the "
+            "reference on a probe on this machine; VideoPrism attention "
+            "runs on the keras.ops path for this process.",
+            stacklevel=3,
+        )
+        return None
+    return kernel
+
+
+def _kernel_agrees(kernel, atol=1e-4):
+    """Runs `kernel` on a small soft-capped probe, with and without a mask.
+
+    FlexAttention's compiled CPU kernel returned zero rows for some
+    unmasked inputs on an AVX2-only CPU (torch 2.13.0), so the kernel is
+    checked against plain torch before it is used.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (
+        torch.randn(2, 3, 24, 8, generator=generator) * scale
+        for scale in (4.0, 4.0, 1.0)
+    )
+    keys = torch.rand(2, 1, 1, 24, generator=generator) > 0.4
+    for mask in (None, keys.expand(2, 3, 24, 24)):
+        logits = 5.0 * torch.tanh(query @ key.transpose(-1, -2) / 5.0)
+        if mask is not None:
+            logits = torch.where(mask, logits, -1e30)
+        expected = torch.softmax(logits, dim=-1) @ value
+        try:
+            with torch.no_grad():
+                actual = kernel(
+                    query,
+                    key,
+                    value,
+                    score_mod=_score_mod(5.0, mask, -1e30),
+                    scale=1.0,
+                )
+        except Exception:  # A compiler missing or failing: not usable.
+            return False
+        if not torch.allclose(actual, expected, atol=atol, rtol=0):
+            return False
+    return True
 
 
 def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
