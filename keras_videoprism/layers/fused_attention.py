@@ -15,6 +15,15 @@ gives the same numbers as the reference and is supported:
 * at least `min_logits` logits per call, so that tiny models do not pay the
   one-off compilation (seconds per new shape).
 
+Inputs whose shapes change from call to call (clips of other lengths, other
+batch sizes) reuse kernels: the batch is a dynamic dimension (of unmasked
+attention; masked kernels are compiled per batch size) and sequence
+lengths are zero-padded up to buckets (multiples of 8 up to 64, then of 64;
+padding keys get no weight). At most `max_shapes` (32) kernel shapes are
+compiled per process, past torch's own `recompile_limit` of 8 (beyond which
+it would run FlexAttention eagerly, slower than the reference); further
+shapes run on the reference path.
+
 Example:
 
 ```python
@@ -34,11 +43,28 @@ import keras
 # microseconds. One 288x288 frame's spatial attention in a base model has
 # 12 x 256 x 256 = 786,432.
 DEFAULT_MIN_LOGITS = 2**18
+# Sequence lengths are padded up to multiples of these (the short step up
+# to the long one), so that clips of nearby lengths share one kernel.
+_SHORT_STEP = 8
+_LONG_STEP = 64
+# Dynamo cache entries the probe in `_kernel_agrees` holds.
+_PROBE_ENTRIES = 2
+_compiled_keys = set()
 
-_settings = {"enabled": True, "min_logits": DEFAULT_MIN_LOGITS}
+# Kernel shapes compiled per process at most (seconds and some memory each);
+# further shapes run on the reference path.
+DEFAULT_MAX_SHAPES = 32
+
+_settings = {
+    "enabled": True,
+    "min_logits": DEFAULT_MIN_LOGITS,
+    "max_shapes": DEFAULT_MAX_SHAPES,
+}
 
 
-def set_enabled(enabled, min_logits=DEFAULT_MIN_LOGITS):
+def set_enabled(
+    enabled, min_logits=DEFAULT_MIN_LOGITS, max_shapes=DEFAULT_MAX_SHAPES
+):
     """Turns the fused kernels on or off for this process.
 
     Args:
@@ -46,9 +72,13 @@ def set_enabled(enabled, min_logits=DEFAULT_MIN_LOGITS):
             `keras.ops` path.
         min_logits: int. The smallest attention (batch x heads x Sq x Sk)
             that uses a fused kernel. Defaults to `2**18`.
+        max_shapes: int. The most kernel shapes compiled in this process;
+            attention of further shapes runs on the reference path.
+            Defaults to 32.
     """
     _settings["enabled"] = bool(enabled)
     _settings["min_logits"] = int(min_logits)
+    _settings["max_shapes"] = int(max_shapes)
 
 
 def fused_attention(query, key, value, mask, soft_cap, masked_logit):
@@ -132,10 +162,28 @@ def _kernel_agrees(kernel, atol=1e-4):
     return True
 
 
+def _padded_length(length):
+    """`length` rounded up to its bucket: a multiple of 8, 64 past 64."""
+    step = _SHORT_STEP if length <= _LONG_STEP else _LONG_STEP
+    return -(-length // step) * step
+
+
+def compiled_shapes():
+    """The number of kernel shapes the fused dispatch has compiled.
+
+    Returns:
+        int. The batch is a dynamic dimension (without a mask) and
+        sequence lengths are padded to buckets (multiples of 8 up to 64,
+        then of 64), so one shape serves many inputs. Past `max_shapes`,
+        new shapes run on the reference path instead of compiling.
+    """
+    return len(_compiled_keys)
+
+
 def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
     import torch
 
-    batch, query_length, heads, _ = query.shape
+    batch, query_length, heads, head_dim = query.shape
     key_length = key.shape[1]
     if batch * heads * query_length * key_length < _settings["min_logits"]:
         return None
@@ -149,21 +197,57 @@ def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
     kernel = _compiled_flex_attention()
     if kernel is None:
         return None
+    padded_query, padded_key = (
+        _padded_length(query_length),
+        _padded_length(key_length),
+    )
+    shape_key = (
+        # A captured mask with a dynamic batch fails to compile (torch
+        # 2.13, CPU), so masked kernels are compiled per batch size.
+        None if mask is None else batch,
+        padded_query,
+        padded_key,
+        heads,
+        head_dim,
+        query.dtype,
+        mask is None,
+        padded_key != key_length,
+    )
+    if shape_key not in _compiled_keys:
+        if len(_compiled_keys) >= _settings["max_shapes"]:
+            return None
+        _compiled_keys.add(shape_key)
+    query, key, value = (
+        _pad_sequence(tensor, length)
+        for tensor, length in (
+            (query, padded_query),
+            (key, padded_key),
+            (value, padded_key),
+        )
+    )
     if mask is not None:
         mask = torch.as_tensor(mask, device=query.device).to(torch.bool)
         while mask.ndim < 4:
             mask = mask[None]
-        mask = mask.expand(batch, heads, query_length, key_length)
-    score_mod = _score_mod(soft_cap, mask, masked_logit)
+        mask = _pad_mask(mask, padded_query, padded_key)
+        mask = mask.expand(batch, heads, padded_query, padded_key)
+    valid_keys = None
+    if padded_key != key_length:
+        valid_keys = torch.tensor(key_length, device=query.device)
+    score_mod = _score_mod(soft_cap, mask, masked_logit, valid_keys)
+    # FlexAttention takes (B, n, S, h); the query carries its scale.
+    inputs = [t.transpose(1, 2) for t in (query, key, value)]
+    for tensor in inputs:
+        # One kernel for every batch size (the batch is frames x clips in
+        # the spatial attention); sequence lengths come in buckets.
+        torch._dynamo.mark_dynamic(tensor, 0)
+    # Dynamo runs a function eagerly once it holds `recompile_limit` (8)
+    # compiled variants, several times slower than the reference path; the
+    # dispatch keeps its own bound instead, for this call only.
+    limit = _settings["max_shapes"] + _PROBE_ENTRIES
     try:
-        # FlexAttention takes (B, n, S, h); the query carries its scale.
-        context = kernel(
-            query.transpose(1, 2),
-            key.transpose(1, 2),
-            value.transpose(1, 2),
-            score_mod=score_mod,
-            scale=1.0,
-        )
+        with torch._dynamo.config.patch(recompile_limit=limit):
+            context = kernel(*inputs, score_mod=score_mod, scale=1.0)
     except Exception as error:  # A compiler missing or failing here.
         _settings["enabled"] = False
         warnings.warn(
@@ -175,14 +259,37 @@ def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
             stacklevel=2,
         )
         return None
-    return context.transpose(1, 2)
+    return context.transpose(1, 2)[:, :query_length]
 
 
-def _score_mod(soft_cap, mask, masked_logit):
+def _pad_sequence(tensor, length):
+    """Zero-pads `(B, S, n, h)` along `S` to `length`."""
+    import torch
+
+    missing = length - tensor.shape[1]
+    if not missing:
+        return tensor
+    return torch.nn.functional.pad(tensor, (0, 0, 0, 0, 0, missing))
+
+
+def _pad_mask(mask, query_length, key_length):
+    """Pads a `(B, n, Sq, Sk)` mask (broadcast dims of 1 stay 1) with False."""
+    import torch
+
+    padding = []
+    for axis, length in ((3, key_length), (2, query_length)):
+        size = mask.shape[axis]
+        padding += [0, 0 if size == 1 else length - size]
+    if not any(padding):
+        return mask
+    return torch.nn.functional.pad(mask, padding, value=False)
+
+
+def _score_mod(soft_cap, mask, masked_logit, valid_keys=None):
     import torch
 
     capped = soft_cap is not None and soft_cap > 0
-    if not capped and mask is None:
+    if not capped and mask is None and valid_keys is None:
         return None
 
     def score_mod(score, b, h, q_index, k_index):
@@ -192,6 +299,11 @@ def _score_mod(soft_cap, mask, masked_logit):
             score = torch.where(
                 mask[b, h, q_index, k_index], score, masked_logit
             )
+        if valid_keys is not None:
+            # Padding keys weigh nothing, even in a row whose every real
+            # key is masked (those average the real values, as the
+            # reference does).
+            score = torch.where(k_index < valid_keys, score, -float("inf"))
         return score
 
     return score_mod

@@ -81,6 +81,61 @@ class FusedAttentionTest(TestCase):
             self.assertAllClose(fused, reference, atol=2e-6, msg=name)
 
     @TORCH_ONLY
+    def test_changing_shapes_share_padded_kernels(self):
+        import torch
+
+        if fused_attention._compiled_flex_attention() is None:
+            self.skipTest("The compiled kernel failed its probe here.")
+        rng = np.random.default_rng(2)
+        before = fused_attention.compiled_shapes()
+        # Lengths 9..15 share one bucket (16), batches one dynamic axis.
+        for batch, length in ((1, 9), (3, 13), (2, 15)):
+            query, key, value = (
+                keras.ops.convert_to_tensor(
+                    rng.normal(size=(batch, length, HEADS, HEAD_DIM))
+                    .astype("float32")
+                    * scale
+                )
+                for scale in (4.0, 4.0, 1.0)
+            )
+            keys = rng.random((batch, 1, 1, length)) > 0.4
+            keys[0] = False  # A row with no real key: the mean of values.
+            for mask in (None, keys):
+                with torch.no_grad():
+                    fused = self._fused(query, key, value, mask)
+                self.assertIsNotNone(fused)
+                fused_attention.set_enabled(False)
+                reference = soft_capped_attention(
+                    query, key, value, mask, soft_cap=5.0
+                )
+                fused_attention.set_enabled(True, min_logits=1)
+                self.assertAllClose(fused, reference, atol=2e-6)
+        # One unmasked kernel; masked ones per batch size.
+        self.assertLessEqual(fused_attention.compiled_shapes() - before, 4)
+
+    @TORCH_ONLY
+    def test_shapes_past_the_limit_use_the_reference(self):
+        import torch
+
+        limit = fused_attention.compiled_shapes()
+        fused_attention.set_enabled(True, min_logits=1, max_shapes=limit)
+        query, key, value = (
+            keras.ops.convert_to_tensor(
+                np.ones((1, 200 + HEAD_DIM, HEADS, HEAD_DIM), "float32")
+            )
+            for _ in range(3)
+        )
+        with torch.no_grad():
+            self.assertIsNone(self._fused(query, key, value, None))
+        self.assertEqual(fused_attention.compiled_shapes(), limit)
+
+    def test_lengths_are_padded_to_buckets(self):
+        padded = [fused_attention._padded_length(n) for n in (1, 8, 9, 64)]
+        self.assertEqual(padded, [8, 8, 16, 64])
+        padded = [fused_attention._padded_length(n) for n in (65, 256, 257)]
+        self.assertEqual(padded, [128, 256, 320])
+
+    @TORCH_ONLY
     def test_training_and_small_inputs_use_the_reference(self):
         import torch
 
