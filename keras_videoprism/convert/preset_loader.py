@@ -299,7 +299,7 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         # are refused (presets of tiny test models pair a smaller one).
         check_tokenizer_vocabulary(
             tokenizer.vocabulary_size(),
-            self.config["config"].get("vocabulary_size", 0),
+            self.config.get("config", {}).get("vocabulary_size", 0),
             f"of the preset '{self.preset}'",
             exact=False,
         )
