@@ -157,22 +157,73 @@ def _load_source(source, official_config):
     return VideoPrismBackbone.from_preset(source)
 
 
-def _tokenizer_for(backbone, source, proto):
-    """The tokenizer to save with a converted backbone, or `None`."""
+def _read_tokenizer(proto):
+    """`VideoPrismTokenizer` of a `--tokenizer` file, or a clear error."""
+    import os
+
+    from keras_videoprism.models import VideoPrismTokenizer
+
+    if not os.path.isfile(proto):
+        raise ValueError(f"--tokenizer: no such file '{proto}'.")
+    try:
+        return VideoPrismTokenizer(proto=proto)
+    except Exception as error:
+        raise ValueError(
+            f"--tokenizer: could not read '{proto}' as a SentencePiece model "
+            f"or a transformers tokenizer.json ({error})."
+        ) from error
+
+
+def _tokenizer_for(backbone, source, proto, no_tokenizer=False):
+    """The tokenizer to save with a converted backbone, or `None`.
+
+    A video-text model gets `proto` if given, else the source's tokenizer;
+    without either the conversion fails unless `no_tokenizer`.
+
+    Raises:
+        ValueError: no tokenizer for a video-text model, a tokenizer for a
+            video-only one, or one whose vocabulary size differs from the
+            model's.
+    """
+    from keras_videoprism.convert.preset_loader import (
+        check_tokenizer_vocabulary,
+    )
     from keras_videoprism.models import VideoPrismTokenizer
     from keras_videoprism.models import video_prism_preset_loader
 
+    if no_tokenizer and proto is not None:
+        raise ValueError("pass either --tokenizer or --no-tokenizer, not both.")
+    if no_tokenizer:
+        return None
+    if not backbone.has_text_encoder:
+        if proto is not None:
+            raise ValueError(
+                "--tokenizer was given, but the model is video-only (it has "
+                "no text tower): leave --tokenizer out."
+            )
+        return None
+    how = (
+        "Pass --tokenizer with its SentencePiece .model (or a transformers "
+        "tokenizer.json), or --no-tokenizer to write a preset without one."
+    )
     if proto is not None:
-        return VideoPrismTokenizer(proto=proto)
-    if not backbone.has_text_encoder or source.endswith(".npz"):
-        return None
-    try:
-        return video_prism_preset_loader.from_preset(
-            VideoPrismTokenizer, source
+        tokenizer, where = _read_tokenizer(proto), f"'{proto}'"
+    elif source.endswith(".npz"):
+        raise ValueError(
+            "an official video-text checkpoint holds no tokenizer. " + how
         )
-    except FileNotFoundError as error:
-        print(f"warning: {error}")
-        return None
+    else:
+        try:
+            tokenizer = video_prism_preset_loader.from_preset(
+                VideoPrismTokenizer, source
+            )
+        except FileNotFoundError as error:
+            raise ValueError(f"{error} {how}") from error
+        where = f"of '{source}'"
+    check_tokenizer_vocabulary(
+        tokenizer.vocabulary_size(), backbone.vocabulary_size, where
+    )
+    return tokenizer
 
 
 def _probe_inputs(backbone):
@@ -216,7 +267,14 @@ def _compare(backbone, output):
     return differences
 
 
-def convert(source, output, official_config=None, tokenizer=None, log=print):
+def convert(
+    source,
+    output,
+    official_config=None,
+    tokenizer=None,
+    log=print,
+    no_tokenizer=False,
+):
     """Converts a checkpoint or preset of any format into a preset of ours.
 
     Args:
@@ -226,16 +284,21 @@ def convert(source, output, official_config=None, tokenizer=None, log=print):
         output: str. The preset directory to write.
         official_config: str or None. JSON file describing the official
             model (`official_class`, `constructor_args`).
-        tokenizer: str or None. A SentencePiece model for a video-text
-            preset; by default the source's tokenizer, if it has one.
+        tokenizer: str or None. A SentencePiece model (or a transformers
+            `tokenizer.json`) for a video-text preset; by default the
+            source's tokenizer. Its vocabulary must match the model's.
         log: callable. Receives the progress lines.
+        no_tokenizer: bool. Write a video-text preset without a tokenizer
+            instead of failing when there is none. Defaults to `False`.
 
     Returns:
         `{output name: (max, mean absolute difference)}` between the
         converted model and the preset written.
 
     Raises:
-        ValueError: the written preset does not reproduce the model.
+        ValueError: a video-text model without a fitting tokenizer (unless
+            `no_tokenizer`), checked before anything is written; or the
+            written preset does not reproduce the model.
     """
     from keras_videoprism.layers import VideoPrismVideoConverter
     from keras_videoprism.convert.preset_loader import video_converter_config
@@ -249,12 +312,13 @@ def convert(source, output, official_config=None, tokenizer=None, log=print):
     model = _load_source(source, official_config)
     backbone = getattr(model, "backbone", model)
     step(f"{type(model).__name__}: {model.count_params():,} parameters")
+    # Before writing: a preset without its tokenizer is not written.
+    text_tokenizer = _tokenizer_for(backbone, source, tokenizer, no_tokenizer)
     model.save_to_preset(output)
     converter = VideoPrismVideoConverter(
         **video_converter_config(backbone.get_config())
     )
     converter.save_to_preset(output)
-    text_tokenizer = _tokenizer_for(backbone, source, tokenizer)
     if text_tokenizer is not None:
         text_tokenizer.save_to_preset(output)
     step(f"wrote {output}; checking it")
@@ -281,11 +345,24 @@ def _classify_command(args):
         print(f"{probability:7.2%}  {label}")
 
 
+def _fail(command, error):
+    """Prints `keras-videoprism COMMAND: error: ...` on one line; exit 2."""
+    message = " ".join(str(error).split())
+    print(f"keras-videoprism {command}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def _convert_command(args):
     try:
-        convert(args.source, args.output, args.official_config, args.tokenizer)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+        convert(
+            args.source,
+            args.output,
+            args.official_config,
+            args.tokenizer,
+            no_tokenizer=args.no_tokenizer,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        _fail("convert", error)
 
 
 def _add_embed_parser(commands):
@@ -340,7 +417,14 @@ def _add_convert_parser(commands):
         help="JSON description of an official checkpoint's model.",
     )
     convert_parser.add_argument(
-        "--tokenizer", help="SentencePiece model for a video-text preset."
+        "--tokenizer",
+        help="SentencePiece .model or transformers tokenizer.json for a "
+        "video-text preset (default: the source's own tokenizer).",
+    )
+    convert_parser.add_argument(
+        "--no-tokenizer",
+        action="store_true",
+        help="Write a video-text preset without a tokenizer.",
     )
     convert_parser.set_defaults(run=_convert_command)
 

@@ -14,11 +14,13 @@ from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.utils import load_video
 from keras_videoprism.utils import sample_video_path
-from tests.test_case import SHARED_OFFICIAL_DIR
 from tests.test_case import TestCase
 from tests.test_case import official_path
+from tests.test_case import shared_test_spm_path
 
-T5_STYLE_SPM = SHARED_OFFICIAL_DIR / "videoprism_test_t5style.model"
+T5_STYLE_SPM = official_path("videoprism_test_t5style.model")
+# The tokenizer of the `lvt_tiny` fixture's 1,000 text ids.
+TEST_SPM = shared_test_spm_path()
 
 
 class EmbedCommandTest(TestCase):
@@ -59,14 +61,12 @@ class PresetsCommandTest(TestCase):
         )
 
 
-@pytest.mark.skipif(
-    not T5_STYLE_SPM.exists(), reason="needs the ../shared fixtures"
-)
+@pytest.mark.skipif(TEST_SPM is None, reason="needs the ../shared fixtures")
 class ConvertAndClassifyTest(TestCase):
     @classmethod
     def setUpClass(cls):
         # A tiny video-text preset: the official `lvt_tiny` checkpoint with
-        # a T5-style SentencePiece model.
+        # the official test SentencePiece model its token ids come from.
         cls.preset = tempfile.mkdtemp()
         cls.log = io.StringIO()
         with contextlib.redirect_stdout(cls.log):
@@ -78,7 +78,7 @@ class ConvertAndClassifyTest(TestCase):
                     "--official_config",
                     str(official_path("lvt_tiny.config.json")),
                     "--tokenizer",
-                    str(T5_STYLE_SPM),
+                    str(TEST_SPM),
                 ]
             )
 
@@ -112,7 +112,7 @@ class ConvertAndClassifyTest(TestCase):
         # The same computation by hand: the softmax over the prompts
         # "a video of {label}." of similarity / temperature.
         backbone = VideoPrismBackbone.from_preset(self.preset)
-        tokenizer = VideoPrismTokenizer(proto=str(T5_STYLE_SPM))
+        tokenizer = VideoPrismTokenizer(proto=str(TEST_SPM))
         converter = VideoPrismVideoConverter(
             num_frames=4, image_size=(16, 16), crop_to_aspect_ratio=False
         )
@@ -138,15 +138,82 @@ class ConvertAndClassifyTest(TestCase):
         self.assertEqual(args.preset, "videoprism_lvt_public_v1_base")
 
 
+def run_convert(args):
+    """`(exit status, stderr)` of `keras-videoprism convert ARGS`."""
+    stderr = io.StringIO()
+    with (
+        contextlib.redirect_stderr(stderr),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        try:
+            cli.main(["convert", *args])
+        except SystemExit as exit:
+            return exit.code, stderr.getvalue()
+    return 0, stderr.getvalue()
+
+
 class ConvertCommandErrorsTest(TestCase):
+    def assertFails(self, args, *patterns):
+        code, stderr = run_convert(args)
+        self.assertEqual(code, 2)
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertTrue(stderr.startswith("keras-videoprism convert: error: "))
+        for pattern in patterns:
+            self.assertRegex(stderr, pattern)
+
     def test_official_checkpoint_needs_its_config(self):
         output = os.path.join(self.get_temp_dir(), "preset")
-        with self.assertRaisesRegex(SystemExit, "needs `--official_config`"):
-            cli.main(
-                [
-                    "convert",
-                    str(official_path("video_tiny.checkpoint.npz")),
-                    output,
-                ]
-            )
+        self.assertFails(
+            [str(official_path("video_tiny.checkpoint.npz")), output],
+            "needs `--official_config`",
+        )
+        self.assertFalse(os.path.exists(output))
+
+    def lvt_tiny_args(self, output):
+        return [
+            str(official_path("lvt_tiny.checkpoint.npz")),
+            output,
+            "--official_config",
+            str(official_path("lvt_tiny.config.json")),
+        ]
+
+    def test_video_text_checkpoint_needs_a_tokenizer(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        self.assertFails(
+            self.lvt_tiny_args(output), "holds no tokenizer", "--no-tokenizer"
+        )
+        self.assertFalse(os.path.exists(output))
+
+    def test_no_tokenizer_writes_a_preset_without_one(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        code, _ = run_convert([*self.lvt_tiny_args(output), "--no-tokenizer"])
+        self.assertEqual(code, 0)
+        files = set(os.listdir(output))
+        self.assertIn("model.weights.h5", files)
+        self.assertNotIn("tokenizer.json", files)
+
+    def test_tokenizer_of_another_vocabulary_is_refused(self):
+        # The T5-style model has 256 pieces; `lvt_tiny` has 1,000 ids.
+        output = os.path.join(self.get_temp_dir(), "preset")
+        args = [*self.lvt_tiny_args(output), "--tokenizer", str(T5_STYLE_SPM)]
+        self.assertFails(args, "256 ids", "1,000")
+        self.assertFalse(os.path.exists(output))
+
+    def test_tokenizer_for_a_video_only_model_is_refused(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        args = [
+            str(official_path("video_tiny.checkpoint.npz")),
+            output,
+            "--official_config",
+            str(official_path("video_tiny.config.json")),
+            "--tokenizer",
+            str(T5_STYLE_SPM),
+        ]
+        self.assertFails(args, "video-only")
+        self.assertFalse(os.path.exists(output))
+
+    def test_unreadable_tokenizer_is_refused(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        args = [*self.lvt_tiny_args(output), "--tokenizer", "missing.model"]
+        self.assertFails(args, "no such file 'missing.model'")
         self.assertFalse(os.path.exists(output))

@@ -24,7 +24,6 @@ import numpy as np
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
 from keras_videoprism.convert.preset_loader import KERAS_HUB_BACKBONE
-from keras_videoprism.convert.preset_loader import TOKENIZER_ASSET
 from keras_videoprism.convert.preset_loader import ConvertedPresetLoader
 from keras_videoprism.convert.preset_loader import backbone_class
 from keras_videoprism.convert.preset_loader import read_preset_config
@@ -267,8 +266,6 @@ def official_arrays(keras_hub_backbone):
 
 class KerasHubPresetLoader(ConvertedPresetLoader):
     """Reads keras-hub's VideoPrism presets into our classes."""
-
-    tokenizer_file = TOKENIZER_ASSET
 
     def backbone_kwargs(self):
         return backbone_kwargs(self.source_config["config"])

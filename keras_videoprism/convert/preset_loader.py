@@ -104,15 +104,60 @@ def read_preset_config(handle):
     return load_json(handle, CONFIG_FILE)
 
 
-def missing_tokenizer_error(preset, error):
-    """A `FileNotFoundError` that says how to give a preset a tokenizer."""
+def missing_tokenizer_error(preset, error, expected=None):
+    """A `FileNotFoundError` that says how to give a preset a tokenizer.
+
+    Args:
+        preset: str. The preset directory or handle.
+        error: the error of the failed read.
+        expected: str or None. Where the preset's format keeps its
+            tokenizer. Defaults to `None`, keras-hub's asset path.
+
+    Returns:
+        The `FileNotFoundError` to raise.
+    """
+    expected = expected or f"`{TOKENIZER_ASSET}`"
     return FileNotFoundError(
         f"The preset '{preset}' has no tokenizer model ({error}). Only "
         "video-text (LvT) presets have a tokenizer, and its SentencePiece "
-        f"model must be in the preset as `{TOKENIZER_ASSET}`; "
+        f"model must be in the preset as {expected}; "
         f"{_PRODUCTION_TOKENIZER}. Add it with "
         "`VideoPrismTokenizer(proto=path).save_to_preset(preset_dir)`, or "
         "pass `proto=` to `VideoPrismTokenizer`."
+    )
+
+
+def check_tokenizer_vocabulary(tokenizer_size, model_size, source, exact=True):
+    """Refuses a tokenizer that does not fit the model's text embeddings.
+
+    Args:
+        tokenizer_size: int. The tokenizer's vocabulary size.
+        model_size: int. The backbone's `vocabulary_size` (0: no text
+            tower, nothing to check).
+        source: str. Where the tokenizer comes from, for the message.
+        exact: bool. If `True` the sizes must be equal; if `False` only a
+            tokenizer with more ids than the model (ids without an
+            embedding) is refused. Defaults to `True`.
+
+    Raises:
+        ValueError: the sizes differ; the message names both.
+
+    Example:
+
+    ```python
+    check_tokenizer_vocabulary(32000, 32000, "c4_en.model")
+    ```
+    """
+    if not model_size or tokenizer_size == model_size:
+        return
+    if not exact and tokenizer_size < model_size:
+        return
+    raise ValueError(
+        f"The tokenizer {source} has a vocabulary of {tokenizer_size:,} "
+        f"ids, but the model's text embeddings have {model_size:,} "
+        "(`vocabulary_size`): it is not this model's tokenizer. Use the "
+        "SentencePiece model the checkpoint was trained with; "
+        f"{_PRODUCTION_TOKENIZER}."
     )
 
 
@@ -249,11 +294,30 @@ class VideoPrismPresetLoader(KerasPresetLoader):
             check_weights_file(path, backbone)
         super()._load_backbone_weights(backbone)
 
+    def _check_tokenizer(self, tokenizer):
+        # The pair was saved by the user; only ids without an embedding
+        # are refused (presets of tiny test models pair a smaller one).
+        check_tokenizer_vocabulary(
+            tokenizer.vocabulary_size(),
+            self.config.get("config", {}).get("vocabulary_size", 0),
+            f"of the preset '{self.preset}'",
+            exact=False,
+        )
+        return tokenizer
+
     def load_tokenizer(self, cls, config_file=TOKENIZER_CONFIG_FILE, **kwargs):
         try:
-            return super().load_tokenizer(cls, config_file, **kwargs)
+            tokenizer = super().load_tokenizer(cls, config_file, **kwargs)
         except FileNotFoundError as error:
             raise missing_tokenizer_error(self.preset, error) from error
+        return self._check_tokenizer(tokenizer)
+
+    def load_task(self, cls, load_weights, load_task_weights, **kwargs):
+        task = super().load_task(cls, load_weights, load_task_weights, **kwargs)
+        tokenizer = getattr(task.preprocessor, "tokenizer", None)
+        if tokenizer is not None and tokenizer.proto is not None:
+            self._check_tokenizer(tokenizer)
+        return task
 
     def load_video_converter(self, cls, **kwargs):
         # A backbone-only preset has no `video_converter.json`: it gets a
@@ -272,12 +336,9 @@ class ConvertedPresetLoader(PresetLoader):
     preset of ours would store it (so that code reading `loader.config`
     works for every format); the source's own configuration is
     `self.source_config`. Subclasses provide `backbone_kwargs()` (from
-    `self.source_config`), `official_arrays()` (the backbone's weights in
     the official checkpoint layout, see `convert/official_layout.py`) and
-    `tokenizer_file` (the SentencePiece model's path in the preset).
+    `tokenizer_proto()` (the tokenizer model's path or bytes).
     """
-
-    tokenizer_file = None
 
     def __init__(self, preset, source_config):
         self.source_config = source_config
@@ -301,12 +362,35 @@ class ConvertedPresetLoader(PresetLoader):
             )
         return backbone
 
+    # Where the format keeps its tokenizer, for the error without one.
+    tokenizer_files = f"`{TOKENIZER_ASSET}`"
+
+    def tokenizer_proto(self):
+        """The SentencePiece model: a path or the serialized bytes.
+
+        Returns:
+            A path (str) or the serialized SentencePiece model (bytes).
+
+        Raises:
+            FileNotFoundError: the preset has no tokenizer.
+        """
+        return get_file(self.preset, TOKENIZER_ASSET)
+
     def load_tokenizer(self, cls, config_file=TOKENIZER_CONFIG_FILE, **kwargs):
         try:
-            proto = get_file(self.preset, self.tokenizer_file)
+            proto = self.tokenizer_proto()
         except FileNotFoundError as error:
-            raise missing_tokenizer_error(self.preset, error) from error
-        return cls(proto=proto, **kwargs)
+            raise missing_tokenizer_error(
+                self.preset, error, self.tokenizer_files
+            ) from error
+        tokenizer = cls(proto=proto, **kwargs)
+        # A converted preset meets its tokenizer file for the first time.
+        check_tokenizer_vocabulary(
+            tokenizer.vocabulary_size(),
+            self.config["config"].get("vocabulary_size", 0),
+            f"of '{self.preset}'",
+        )
+        return tokenizer
 
     def load_video_converter(self, cls, **kwargs):
         config = video_converter_config(self.config["config"])

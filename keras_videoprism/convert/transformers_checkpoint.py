@@ -20,6 +20,7 @@ behaviour:
 """
 
 from keras_videoprism.convert import official_checkpoint
+from keras_videoprism.convert import transformers_tokenizer
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
 from keras_videoprism.convert.preset_loader import TRANSFORMERS_MODEL_TYPES
@@ -35,7 +36,8 @@ from keras_videoprism.utils.keras_hub_compat import load_json
 VISION_MODEL = "VideoPrismVisionModel"
 CLIP_MODEL = "VideoPrismClipModel"
 CLASSIFIER_MODEL = "VideoPrismForVideoClassification"
-# The SentencePiece model transformers' tokenizers keep beside the weights.
+# The SentencePiece model transformers' slow tokenizers keep beside the
+# weights; its `VideoPrismTokenizer` writes `tokenizer.json` instead.
 TOKENIZER_FILE = "spiece.model"
 _EXACT_GELU = ("gelu", "gelu_python")
 _SCANNED = "transformers_stack/x_layers"
@@ -438,10 +440,31 @@ def load_classifier_weights(classifier, weights, config):
 class TransformersPresetLoader(ConvertedPresetLoader):
     """Reads transformers VideoPrism checkpoints into our classes."""
 
-    tokenizer_file = TOKENIZER_FILE
+    tokenizer_files = (
+        f"`{transformers_tokenizer.TOKENIZER_JSON}` (with "
+        f"`{transformers_tokenizer.TOKENIZER_CONFIG_JSON}`, as transformers' "
+        f"`save_pretrained()` writes them) or `{TOKENIZER_FILE}`"
+    )
 
     def backbone_kwargs(self):
         return backbone_kwargs(self.source_config)
+
+    def tokenizer_proto(self):
+        if check_file_exists(self.preset, TOKENIZER_FILE):
+            return get_file(self.preset, TOKENIZER_FILE)
+        tokenizer_json = load_json(
+            self.preset, transformers_tokenizer.TOKENIZER_JSON
+        )
+        config = None
+        if check_file_exists(
+            self.preset, transformers_tokenizer.TOKENIZER_CONFIG_JSON
+        ):
+            config = load_json(
+                self.preset, transformers_tokenizer.TOKENIZER_CONFIG_JSON
+            )
+        return transformers_tokenizer.sentencepiece_proto(
+            tokenizer_json, config
+        )
 
     def official_arrays(self):
         weights = read_safetensors(self.preset)

@@ -317,13 +317,18 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
     # --- Input handling shared by `__call__` and `call` -------------------
     def standardize_inputs(self, inputs):
         """Completes and validates model inputs (see `video_prism_inputs`)."""
-        return inputs_lib.standardize_inputs(
+        inputs = inputs_lib.standardize_inputs(
             inputs,
             has_text=self.has_text_encoder,
             patch_size=self.patch_size,
             channels=self.num_channels,
             data_format=self.data_format,
         )
+        if self.has_text_encoder:
+            inputs_lib.check_token_ids(
+                inputs[inputs_lib.TOKEN_IDS], self.vocabulary_size
+            )
+        return inputs
 
     def __call__(self, inputs, *args, **kwargs):
         inputs = inputs_lib.fill_symbolic_frame_mask(
@@ -499,6 +504,7 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         """
         self._require_text_encoder("get_text_embeddings")
         inputs_lib.check_text_inputs(token_ids, padding_mask)
+        inputs_lib.check_token_ids(token_ids, self.vocabulary_size)
         embeddings = self.text_encoder(token_ids, padding_mask)
         return self._maybe_normalize(embeddings, normalize)
 

@@ -105,6 +105,70 @@ def check_text_inputs(token_ids, padding_mask):
         )
 
 
+def _concrete_values(x):
+    """`x` as a NumPy array when its values are known, else `None`.
+
+    Arrays, lists and eager tensors have values; `KerasTensor`s, JAX
+    tracers, graph tensors of `tf.function` and tensors being compiled by
+    torch do not.
+    """
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return np.asarray(x)
+    if x is None or isinstance(x, keras.KerasTensor):
+        return None
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        if isinstance(x, jax.core.Tracer):
+            return None
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return None
+    elif backend == "torch":
+        import torch
+
+        if torch.compiler.is_compiling():
+            return None
+    return keras.ops.convert_to_numpy(x)
+
+
+def check_token_ids(token_ids, vocabulary_size):
+    """Refuses token ids the text embeddings have no row for.
+
+    Only inputs whose values are known are checked (arrays and eager
+    tensors); inside compiled functions the ids are not read. Without this
+    check an out-of-range id gives NaN on JAX and backend errors elsewhere.
+
+    Args:
+        token_ids: the `(B, L)` token ids.
+        vocabulary_size: int. The model's `vocabulary_size`.
+
+    Raises:
+        ValueError: an id is negative or `>= vocabulary_size`.
+
+    Example:
+
+    ```python
+    check_token_ids(np.array([[5, 3, 0]]), vocabulary_size=32000)
+    ```
+    """
+    ids = _concrete_values(token_ids)
+    if ids is None or ids.size == 0:
+        return
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= vocabulary_size:
+        bad = low if low < 0 else high
+        raise ValueError(
+            f"`token_ids` holds the id {bad}, outside the model's vocabulary "
+            f"of {vocabulary_size:,} ids (0 to {vocabulary_size - 1}). Pack "
+            "the texts with this model's tokenizer (`VideoPrismTokenizer."
+            "from_preset()` of the same preset)."
+        )
+
+
 def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
     """Returns the complete input dict of a VideoPrism model, validated.
 

@@ -6,6 +6,7 @@ and the canonicalization of its SentencePiece tokenizer
 (https://github.com/google-deepmind/videoprism/blob/main/videoprism/tokenizers.py).
 """
 
+import os
 import string
 
 import keras
@@ -13,6 +14,7 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
+from keras_videoprism.convert import transformers_tokenizer
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
@@ -154,9 +156,12 @@ class VideoPrismTokenizer(
     https://github.com/google-deepmind/videoprism/blob/main/videoprism/tokenizers.py
 
     Args:
-        proto: Either a `string` path to a SentencePiece proto file, or a
-            `bytes` object with a serialized SentencePiece proto. May be
-            `None` until assets are loaded, e.g. by `from_preset()`.
+        proto: Either a `string` path to a SentencePiece proto file or to a
+            transformers `tokenizer.json` (its SentencePiece model is
+            rebuilt, see `convert/transformers_tokenizer.py`; the
+            `tokenizer_config.json` beside it is read), or a `bytes` object
+            with a serialized SentencePiece proto. May be `None` until
+            assets are loaded, e.g. by `from_preset()`.
         sequence_length: int. The length `pack()` pads and truncates to.
             Defaults to `64`, the official `max_length`.
         canonicalize: bool. Whether to canonicalize texts before tokenizing,
@@ -168,6 +173,8 @@ class VideoPrismTokenizer(
 
     ```python
     tokenizer = VideoPrismTokenizer(proto="c4_en.model")
+    # Or from the `tokenizer.json` of a transformers checkpoint.
+    tokenizer = VideoPrismTokenizer(proto="checkpoint/tokenizer.json")
     # Ragged ids of the canonical texts ("a dog.", "a cat playing.").
     tokenizer(["A dog!", "A cat, playing"])
     # Model inputs: {"token_ids": (2, 64) int32, "padding_mask": (2, 64) bool}.
@@ -196,6 +203,10 @@ class VideoPrismTokenizer(
         self.canonicalize = canonicalize
 
     def set_proto(self, proto):
+        if isinstance(proto, os.PathLike):
+            proto = os.fspath(proto)
+        if isinstance(proto, str) and proto.endswith(".json"):
+            proto = transformers_tokenizer.read_sentencepiece_proto(proto)
         super().set_proto(proto)
         self.start_token_id = None
         if self.proto is not None:

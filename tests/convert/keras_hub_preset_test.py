@@ -18,6 +18,7 @@ from keras_videoprism.models.video_prism_preprocessor import (
 from tests.test_case import FIXTURE_ATOL
 from tests.test_case import SHARED_OFFICIAL_DIR
 from tests.test_case import TestCase
+from tests.test_case import shared_test_spm_path
 
 KERAS_HUB_TINY = dict(
     num_frames=2,
@@ -31,8 +32,9 @@ KERAS_HUB_TINY = dict(
     attention_logit_soft_cap=50.0,
     image_shape=(8, 12, 3),
 )
+# Room for exactly the 256 ids of the T5-style test tokenizer.
 KERAS_HUB_TINY_TEXT = dict(
-    KERAS_HUB_TINY, vocabulary_size=300, num_text_layers=2
+    KERAS_HUB_TINY, vocabulary_size=256, num_text_layers=2
 )
 # keras-hub's extra text LayerNorm, left at its initialization by its
 # converter (see `keras_videoprism/convert/keras_hub_preset.py`).
@@ -108,7 +110,7 @@ class KerasHubVideoTextPresetTest(KerasHubPresetTestCase):
         rng = np.random.default_rng(2)
         inputs = {
             "pixel_values": video(),
-            "token_ids": rng.integers(1, 300, (2, 6)).astype("int32"),
+            "token_ids": rng.integers(1, 256, (2, 6)).astype("int32"),
             "padding_mask": np.array([[1] * 6, [1] * 4 + [0] * 2], "int32"),
         }
         expected = self.source(inputs)
@@ -164,6 +166,19 @@ class KerasHubVideoTextPresetTest(KerasHubPresetTestCase):
         preprocessor = VideoPrismPreprocessor.from_preset(preset)
         self.assertEqual(preprocessor.video_converter.num_frames, 2)
         self.assertEqual(preprocessor.video_converter.image_size, (8, 12))
+
+    @pytest.mark.skipif(
+        shared_test_spm_path() is None, reason="needs ../shared fixtures"
+    )
+    def test_tokenizer_of_another_vocabulary_is_refused(self):
+        preset = self.get_temp_dir()
+        shutil.copytree(self.preset, preset, dirs_exist_ok=True)
+        keras_hub.models.VideoPrismTokenizer(
+            proto=str(shared_test_spm_path())
+        ).save_to_preset(preset)
+        for cls in (VideoPrismTokenizer, VideoPrismPreprocessor):
+            with self.assertRaisesRegex(ValueError, "1,000 ids.* 256"):
+                video_prism_preset_loader.from_preset(cls, preset)
 
     def test_missing_tokenizer_is_a_clear_error(self):
         with self.assertRaisesRegex(FileNotFoundError, "no tokenizer model"):

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -7,19 +9,28 @@ import keras
 import numpy as np
 import pytest
 
+from keras_videoprism import cli
 from keras_videoprism.convert import from_transformers_checkpoint
 from keras_videoprism.convert import load_classifier_weights
 from keras_videoprism.convert import transformers_checkpoint
 from keras_videoprism.layers import VideoPrismAttentionPooler
 from keras_videoprism.models import VideoPrismBackbone
+from keras_videoprism.models import VideoPrismPreprocessor
 from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_video_classifier import (
     VideoPrismVideoClassifier,
 )
+from keras_videoprism.models.video_prism_video_text_retriever import (
+    VideoPrismVideoTextRetriever,
+)
+from tests.convert.transformers_tokenizer_test import (
+    save_transformers_tokenizer,
+)
 from tests.test_case import FIXTURE_ATOL
-from tests.test_case import SHARED_OFFICIAL_DIR
 from tests.test_case import TestCase
+from tests.test_case import official_path
+from tests.test_case import shared_test_spm_path
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -35,14 +46,15 @@ VISION = dict(
     num_temporal_layers=1,
     num_auxiliary_layers=1,
 )
+# The vocabulary of the T5-style test tokenizer saved with the model.
 TEXT = dict(
-    vocab_size=50,
+    vocab_size=256,
     hidden_size=16,
     intermediate_size=64,
     num_hidden_layers=2,
     num_attention_heads=2,
 )
-T5_STYLE_SPM = SHARED_OFFICIAL_DIR / "videoprism_test_t5style.model"
+T5_STYLE_SPM = official_path("videoprism_test_t5style.model")
 
 
 def official_position_table(length, dim):
@@ -120,6 +132,9 @@ class TransformersClipModelTest(TestCase):
         cls.model = save_random(
             transformers.VideoPrismClipModel(config), cls.directory
         )
+        # Its tokenizer, as transformers saves it: `tokenizer.json` and
+        # `tokenizer_config.json`, no `spiece.model`.
+        save_transformers_tokenizer(T5_STYLE_SPM, cls.directory)
         rng = np.random.default_rng(2)
         cls.token_ids = rng.integers(1, 50, (2, 6))
         cls.mask = np.array([[1] * 6, [1] * 4 + [0] * 2])
@@ -180,27 +195,81 @@ class TransformersClipModelTest(TestCase):
             np.abs(official - theirs).max(), 0.0604, atol=5e-4, rtol=0
         )
 
-    @pytest.mark.skipif(
-        not T5_STYLE_SPM.exists(), reason="needs ../shared fixtures"
-    )
-    def test_tokenizer_from_spiece_model(self):
-        directory = self.get_temp_dir()
-        shutil.copytree(self.directory, directory, dirs_exist_ok=True)
-        shutil.copy(T5_STYLE_SPM, os.path.join(directory, "spiece.model"))
+    def test_tokenizer_from_tokenizer_json(self):
+        self.assertNotIn("spiece.model", os.listdir(self.directory))
         tokenizer = video_prism_preset_loader.from_preset(
-            VideoPrismTokenizer, directory
+            VideoPrismTokenizer, self.directory
         )
-        expected = VideoPrismTokenizer(proto=str(T5_STYLE_SPM))
-        self.assertAllClose(
-            tokenizer.pack(["Two cats."])["token_ids"],
-            expected.pack(["Two cats."])["token_ids"],
+        with open(official_path("tokenizer_t5style.config.json")) as f:
+            strings = json.load(f)["strings"]
+        expected = np.load(official_path("tokenizer_t5style.io.npz"))
+        self.assertAllEqual(
+            tokenizer.pack(strings)["token_ids"], expected["ids_64"]
         )
 
+    def test_preprocessor_and_retriever(self):
+        preprocessor = VideoPrismPreprocessor.from_preset(self.directory)
+        retriever = VideoPrismVideoTextRetriever.from_preset(self.directory)
+        packed = preprocessor.tokenizer.pack(["Two cats."])
+        expected = retriever.backbone.get_text_embeddings(
+            packed["token_ids"], packed["padding_mask"]
+        )
+        self.assertAllClose(retriever.embed_texts(["Two cats."]), expected)
+
+    @pytest.mark.skipif(
+        shared_test_spm_path() is None, reason="needs ../shared fixtures"
+    )
+    def test_tokenizer_of_another_vocabulary_is_refused(self):
+        directory = self.get_temp_dir()
+        shutil.copytree(self.directory, directory, dirs_exist_ok=True)
+        save_transformers_tokenizer(shared_test_spm_path(), directory)
+        for load in (
+            lambda: VideoPrismTokenizer.from_preset(directory),
+            lambda: VideoPrismPreprocessor.from_preset(directory),
+            lambda: VideoPrismVideoTextRetriever.from_preset(directory),
+        ):
+            with self.assertRaisesRegex(ValueError, "1,000 ids.* 256"):
+                load()
+
     def test_missing_tokenizer(self):
-        with self.assertRaisesRegex(FileNotFoundError, "spiece.model"):
+        directory = self.get_temp_dir()
+        for name in ("config.json", "model.safetensors"):
+            shutil.copy(os.path.join(self.directory, name), directory)
+        with self.assertRaisesRegex(FileNotFoundError, "tokenizer.json"):
             video_prism_preset_loader.from_preset(
-                VideoPrismTokenizer, self.directory
+                VideoPrismTokenizer, directory
             )
+        # `convert` refuses to write a preset without it, unless told.
+        output = os.path.join(self.get_temp_dir(), "preset")
+        stderr = io.StringIO()
+        with (
+            contextlib.redirect_stderr(stderr),
+            contextlib.redirect_stdout(io.StringIO()),
+            self.assertRaises(SystemExit) as context,
+        ):
+            cli.main(["convert", directory, output])
+        self.assertEqual(context.exception.code, 2)
+        self.assertRegex(
+            stderr.getvalue(),
+            "^keras-videoprism convert: error: .*tokenizer.json.*"
+            "--no-tokenizer.*\n$",
+        )
+        self.assertFalse(os.path.exists(output))
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli.main(["convert", directory, output, "--no-tokenizer"])
+        self.assertNotIn("tokenizer.json", os.listdir(output))
+
+    def test_convert_writes_the_tokenizer(self):
+        output = os.path.join(self.get_temp_dir(), "preset")
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli.main(["convert", self.directory, output])
+        tokenizer = VideoPrismTokenizer.from_preset(output)
+        with open(official_path("tokenizer_t5style.config.json")) as f:
+            strings = json.load(f)["strings"]
+        expected = np.load(official_path("tokenizer_t5style.io.npz"))
+        self.assertAllEqual(
+            tokenizer.pack(strings)["token_ids"], expected["ids_64"]
+        )
 
 
 def classifier_checkpoint(directory, **overrides):

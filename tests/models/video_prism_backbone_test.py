@@ -282,6 +282,30 @@ class VideoPrismBackboneErrorsTest(TestCase):
         with self.assertRaisesRegex(ValueError, "takes a dict"):
             backbone(random_video())
 
+    def test_token_ids_out_of_vocabulary(self):
+        # Without the check: NaN on JAX, backend errors on torch and TF.
+        backbone = VideoPrismBackbone(**TINY_TEXT)
+        ids, mask = text_inputs()
+        for bad, shown in ((50, "50"), (-1, "-1")):
+            wrong = np.array(ids).copy()
+            wrong[1, 2] = bad
+            message = f"id {shown}, outside the model's vocabulary of 50 ids"
+            for token_ids in (wrong, keras.ops.convert_to_tensor(wrong)):
+                inputs = {
+                    "pixel_values": random_video(),
+                    "token_ids": token_ids,
+                    "padding_mask": mask,
+                }
+                with self.assertRaisesRegex(ValueError, message):
+                    backbone(inputs)
+                with self.assertRaisesRegex(ValueError, message):
+                    backbone.get_text_embeddings(token_ids, mask)
+        # The largest id of the vocabulary is accepted.
+        edge = np.array(ids).copy()
+        edge[0, 0] = 49
+        embeddings = backbone.get_text_embeddings(edge, mask)
+        self.assertFalse(np.isnan(keras.ops.convert_to_numpy(embeddings)).any())
+
     def test_bad_config(self):
         with self.assertRaisesRegex(ValueError, "multiple of `patch_size`"):
             VideoPrismBackbone(**{**TINY, "image_shape": (18, 16, 3)})

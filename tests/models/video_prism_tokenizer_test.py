@@ -252,6 +252,19 @@ class VideoPrismTokenizerTest(TestCase):
             self.assertEqual(restored.sequence_length, 16)
             self.assertSamePack(tokenizer, restored, ["A dog!", "a cat."])
 
+    def test_preset_tokenizer_larger_than_the_model_is_refused(self):
+        # Ids 100 to 255 of this tokenizer would have no text embedding.
+        preset_dir = self.get_temp_dir()
+        self.make_tokenizer().save_to_preset(preset_dir)
+        with open(os.path.join(preset_dir, "config.json"), "w") as f:
+            name = keras.saving.get_registered_name(VideoPrismBackbone)
+            json.dump(
+                {"registered_name": name, "config": {"vocabulary_size": 100}},
+                f,
+            )
+        with self.assertRaisesRegex(ValueError, "256 ids.* 100 "):
+            VideoPrismTokenizer.from_preset(preset_dir)
+
     def test_missing_proto_raises(self):
         tokenizer = VideoPrismTokenizer()
         for call in (tokenizer, tokenizer.pack, tokenizer.tokenize):
