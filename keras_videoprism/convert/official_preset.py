@@ -40,8 +40,6 @@ def find_official_checkpoint(directory):
     Raises:
         ValueError: the directory holds several `.npz` files.
     """
-    if not os.path.isdir(directory):
-        return None
     names = sorted(n for n in os.listdir(directory) if n.endswith(".npz"))
     if len(names) > 1:
         raise ValueError(

@@ -68,11 +68,12 @@ def get_preset_loader(handle):
     """
     if isinstance(handle, str):
         handle = preset_hubs.local_directory(handle)
-    checkpoint = find_official_checkpoint(handle)
-    if checkpoint is not None and not os.path.exists(
+    if os.path.isdir(handle) and not os.path.exists(
         os.path.join(handle, CONFIG_FILE)
     ):
-        return OfficialPresetLoader(handle, checkpoint)
+        checkpoint = find_official_checkpoint(handle)
+        if checkpoint is not None:
+            return OfficialPresetLoader(handle, checkpoint)
     config = read_preset_config(handle)
     registered_name = str(config.get("registered_name", ""))
     if registered_name.startswith(PACKAGE_PREFIX):
