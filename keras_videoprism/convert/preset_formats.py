@@ -105,9 +105,11 @@ def _needs_num_classes(cls):
 
 def _check_class_fits(cls, loader, handle, kwargs):
     """Clear errors for a class the preset's model cannot give."""
-    if _needs_text_tower(cls) and not loader.config["config"].get(
-        "num_text_layers"
-    ):
+    backbone_config = loader.config.get("config")
+    video_only = isinstance(backbone_config, dict) and not (
+        backbone_config.get("num_text_layers")
+    )
+    if _needs_text_tower(cls) and video_only:
         raise ValueError(
             f"The preset '{handle}' holds a video-only VideoPrism model (no "
             f"text tower), so it has no tokenizer: `{cls.__name__}` needs a "
