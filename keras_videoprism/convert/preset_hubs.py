@@ -83,9 +83,9 @@ def _unreachable(handle, tried, error, offline_hint):
 
 
 def _hf_offline():
-    import huggingface_hub
+    from huggingface_hub import constants
 
-    return huggingface_hub.constants.HF_HUB_OFFLINE or _flag("HF_HUB_OFFLINE")
+    return constants.HF_HUB_OFFLINE or _flag("HF_HUB_OFFLINE")
 
 
 def _hf_patterns(api, repo_id, revision):
@@ -130,6 +130,7 @@ def _cached_hf_snapshot(repo_id, revision):
 
 def _hf_directory(handle):
     import huggingface_hub
+    from huggingface_hub import constants
     from huggingface_hub import errors
 
     repo_id, revision = split_hf_handle(handle)
@@ -145,7 +146,7 @@ def _hf_directory(handle):
             )
         return directory
     tried = (
-        f"huggingface_hub at {huggingface_hub.constants.ENDPOINT} "
+        f"huggingface_hub at {constants.ENDPOINT} "
         f"(repository '{repo_id}', {where})"
     )
     try:

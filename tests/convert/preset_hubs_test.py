@@ -1,6 +1,9 @@
 import os
+import pathlib
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import unittest.mock
@@ -154,6 +157,35 @@ class HuggingFaceHubTest(TestCase):
         self.assertIn("local directory", message)
         # One error: no chained network exception behind it.
         self.assertIsNone(context.exception.__cause__)
+
+
+class FreshProcessTest(TestCase):
+    def test_hf_endpoint_set_before_import(self):
+        # As a user runs it: HF_ENDPOINT set before huggingface_hub is
+        # imported, in a process that imports nothing else first.
+        port = closed_port()
+        environment = dict(
+            os.environ,
+            HF_ENDPOINT=f"http://127.0.0.1:{port}",
+            HF_HOME=self.get_temp_dir(),
+            PYTHONPATH=str(pathlib.Path(__file__).resolve().parents[2]),
+        )
+        handle = f"hf://{REPO}@refs/pr/4"
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_videoprism.cli", "embed"]
+            + ["--preset", handle, "--output", os.devnull],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(
+            f"Could not fetch the preset '{handle}': huggingface_hub at "
+            f"http://127.0.0.1:{port}",
+            result.stderr,
+        )
+        self.assertNotIn("Retrying", result.stderr)
 
 
 class KaggleTest(TestCase):
