@@ -6,7 +6,9 @@
   L2-normalised video embedding `(D,)` of a video-text preset. With no video
   it runs on the sample clip shipped in the package; with no preset, on the
   bundled tiny demo preset (random weights, runs offline) — pass `--preset`
-  with a real preset name, directory or handle for real features.
+  with a real preset name, directory or handle for real features. With
+  `--text T ...` it saves the L2-normalised text embeddings `(n, D)` of a
+  video-text preset instead.
 - `keras-videoprism presets` lists the preset names and their metadata.
 - `keras-videoprism classify VIDEO --labels ... --preset P` classifies a
   video zero-shot with a video-text preset.
@@ -17,6 +19,7 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -39,6 +42,8 @@ def embed(video, preset, output, num_frames=None):
     Returns:
         The saved numpy array.
     """
+    import keras
+
     from keras_videoprism.layers import VideoPrismVideoConverter
     from keras_videoprism.models import VideoPrismBackbone
     from keras_videoprism.utils import load_video
@@ -61,7 +66,31 @@ def embed(video, preset, output, num_frames=None):
         result = backbone.get_video_embeddings(pixel_values)
     else:
         result = backbone.predict(pixel_values, verbose=0)
-    result = np.asarray(result)[0]
+    # `convert_to_numpy`, not `np.asarray`: a torch tensor that requires
+    # grad cannot be turned into numpy directly.
+    result = keras.ops.convert_to_numpy(result)[0]
+    np.save(output, result)
+    return result
+
+
+def embed_texts(texts, preset, output):
+    """Embeds texts with a video-text preset and saves the result.
+
+    Args:
+        texts: list of str. The texts, canonicalized and tokenized as the
+            official VideoPrism text tower expects.
+        preset: str. A video-text (LvT) preset name, directory or handle.
+        output: str. Where to save the `.npy` result.
+
+    Returns:
+        The saved L2-normalized text embeddings, `(len(texts), D)`.
+    """
+    import keras
+
+    from keras_videoprism.models import VideoPrismVideoTextRetriever
+
+    retriever = VideoPrismVideoTextRetriever.from_preset(resolve_preset(preset))
+    result = keras.ops.convert_to_numpy(retriever.embed_texts(texts))
     np.save(output, result)
     return result
 
@@ -69,6 +98,12 @@ def embed(video, preset, output, num_frames=None):
 def _embed_command(args):
     from keras_videoprism.utils import sample_video_path
 
+    if args.text:
+        result = embed_texts(args.text, args.preset, args.output)
+        print(f"texts:  {len(args.text)}")
+        print(f"preset: {args.preset}")
+        print(f"saved {args.output}: shape {result.shape}")
+        return
     video = args.video or sample_video_path()
     result = embed(video, args.preset, args.output, args.num_frames)
     print(f"video:  {video}")
@@ -119,6 +154,9 @@ def classify(video, labels, preset, template, temperature):
         VideoPrismVideoTextRetriever,
     )
 
+    # Before the (possibly large) download of the preset.
+    if not os.path.isfile(video):
+        raise FileNotFoundError(f"No video file at '{video}'.")
     retriever = VideoPrismVideoTextRetriever.from_preset(resolve_preset(preset))
     probabilities = retriever.classify(
         [video], labels, template=template, temperature=temperature
@@ -380,6 +418,11 @@ def _add_embed_parser(commands):
     )
     embed_parser.add_argument("--output", default="video_features.npy")
     embed_parser.add_argument("--num_frames", type=int, default=None)
+    embed_parser.add_argument(
+        "--text",
+        nargs="+",
+        help="Embed these texts instead of a video (video-text presets).",
+    )
     embed_parser.set_defaults(run=_embed_command)
 
 

@@ -46,6 +46,16 @@ class EmbedCommandTest(TestCase):
             cli.main(["embed", "missing.mp4", "--output", "unused.npy"])
 
 
+class ClassifyCommandTest(TestCase):
+    def test_missing_video_fails_before_loading_the_preset(self):
+        # The preset does not exist either: the video is checked first.
+        with self.assertRaisesRegex(FileNotFoundError, "missing.mp4"):
+            cli.main(
+                ["classify", "missing.mp4", "--labels", "a", "b"]
+                + ["--preset", os.path.join(self.get_temp_dir(), "none")]
+            )
+
+
 class PresetsCommandTest(TestCase):
     def test_lists_names_and_metadata(self):
         output = io.StringIO()
@@ -128,6 +138,30 @@ class ConvertAndClassifyTest(TestCase):
             [printed[label] for label in labels], expected, atol=1e-4
         )
         self.assertGreater(expected.min(), 1e-3)
+
+    def test_embed_video_and_texts(self):
+        backbone = VideoPrismBackbone.from_preset(self.preset)
+        video_output = os.path.join(self.get_temp_dir(), "video.npy")
+        cli.main(["embed", "--preset", self.preset, "--output", video_output])
+        converter = VideoPrismVideoConverter(
+            num_frames=4, image_size=(16, 16), crop_to_aspect_ratio=False
+        )
+        frames = load_video(sample_video_path(), num_frames=4)
+        expected = backbone.get_video_embeddings(converter(frames[None]))
+        self.assertAllClose(np.load(video_output), expected[0], atol=1e-5)
+        texts = ["a dog", "people cooking."]
+        text_output = os.path.join(self.get_temp_dir(), "texts.npy")
+        cli.main(
+            ["embed", "--preset", self.preset, "--output", text_output]
+            + ["--text", *texts]
+        )
+        packed = VideoPrismTokenizer(proto=str(T5_STYLE_SPM)).pack(texts)
+        expected = backbone.get_text_embeddings(
+            packed["token_ids"], packed["padding_mask"]
+        )
+        saved = np.load(text_output)
+        self.assertEqual(saved.shape, (2, 32))
+        self.assertAllClose(saved, expected, atol=1e-5)
 
     def test_classify_defaults(self):
         args = cli.build_parser().parse_args(

@@ -21,6 +21,7 @@ import keras
 import keras_hub
 import numpy as np
 
+from keras_videoprism.convert import preset_hubs
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
 from keras_videoprism.convert.preset_loader import KERAS_HUB_BACKBONE
@@ -297,6 +298,7 @@ def from_keras_hub_preset(preset, load_weights=True, **kwargs):
     )
     ```
     """
+    preset = preset_hubs.local_directory(preset)
     config = read_preset_config(preset)
     if config.get("registered_name") != KERAS_HUB_BACKBONE:
         raise ValueError(

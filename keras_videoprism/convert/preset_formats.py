@@ -1,13 +1,18 @@
 """Which format a preset holds, and how each kind of class loads from it.
 
-A preset may hold one of three formats, told apart by its `config.json`:
+A handle (`hf://owner/repo[@revision]`, `kaggle://...`) is first brought
+to a local directory by `preset_hubs.local_directory`. A preset may hold
+one of four formats, told apart by its `config.json`:
 - ours, written by `save_to_preset()` (`registered_name`
   `keras_videoprism>...`), loaded by keras-hub's machinery with checks of
   the weights file;
 - keras-hub's own VideoPrism preset (`keras_hub>VideoPrismBackbone`, the
   format of the Kaggle handles), converted on load;
 - a transformers VideoPrism checkpoint (`model_type` `videoprism...`, the
-  format of `hf://` handles of transformers models), converted on load.
+  format of `hf://` handles of transformers models), converted on load;
+- no `config.json` but one official `flax_*.npz` checkpoint (the `main`
+  branches of the google/videoprism-* repositories), converted on load
+  with the configuration its array shapes give (`official_preset.py`).
 
 `load_preset` is the one implementation of `from_preset` behind every class
 of the package (backbones, tasks, preprocessors, tokenizers, video
@@ -15,9 +20,15 @@ converters). Preset names are resolved to handles one level up, in
 `keras_videoprism.models.video_prism_preset_loader`.
 """
 
+import inspect
+import os
+
 import keras_hub
 
+from keras_videoprism.convert import preset_hubs
 from keras_videoprism.convert.keras_hub_preset import KerasHubPresetLoader
+from keras_videoprism.convert.official_preset import OfficialPresetLoader
+from keras_videoprism.convert.official_preset import find_official_checkpoint
 from keras_videoprism.convert.preset_loader import CONFIG_FILE
 from keras_videoprism.convert.preset_loader import KERAS_HUB_BACKBONE
 from keras_videoprism.convert.preset_loader import PACKAGE_PREFIX
@@ -35,16 +46,18 @@ def get_preset_loader(handle):
 
     Args:
         handle: str or path. A preset directory or a handle (`kaggle://`,
-            `hf://`, ...); names are resolved before, by
-            `video_prism_preset_loader.resolve_preset`.
+            `hf://owner/repo[@revision]`, ...), downloaded first; names are
+            resolved before, by `video_prism_preset_loader.resolve_preset`.
 
     Returns:
         A `keras_hub` preset loader whose `check_backbone_class()` is our
-        `VideoPrismBackbone` (or the class a preset of ours names).
+        `VideoPrismBackbone` (or the class a preset of ours names), reading
+        local files.
 
     Raises:
         ValueError: a directory that is not a preset, or a preset of
             another model.
+        preset_hubs.PresetDownloadError: a hub that cannot be reached.
 
     Example:
 
@@ -53,6 +66,14 @@ def get_preset_loader(handle):
     backbone = loader.load_backbone(VideoPrismBackbone, load_weights=True)
     ```
     """
+    if isinstance(handle, str):
+        handle = preset_hubs.local_directory(handle)
+    if os.path.isdir(handle) and not os.path.exists(
+        os.path.join(handle, CONFIG_FILE)
+    ):
+        checkpoint = find_official_checkpoint(handle)
+        if checkpoint is not None:
+            return OfficialPresetLoader(handle, checkpoint)
     config = read_preset_config(handle)
     registered_name = str(config.get("registered_name", ""))
     if registered_name.startswith(PACKAGE_PREFIX):
@@ -65,8 +86,49 @@ def get_preset_loader(handle):
     raise ValueError(
         f"'{handle}' is not a VideoPrism preset: its {CONFIG_FILE} describes "
         f"{found}. Supported: presets of keras-videoprism, keras-hub's "
-        "VideoPrism presets and transformers VideoPrism checkpoints."
+        "VideoPrism presets, transformers VideoPrism checkpoints and "
+        "directories with an official VideoPrism `.npz` checkpoint."
     )
+
+
+def _needs_text_tower(cls):
+    return getattr(cls, "video_text_presets_only", False) or issubclass(
+        cls, keras_hub.tokenizers.Tokenizer
+    )
+
+
+def _needs_num_classes(cls):
+    parameter = inspect.signature(cls.__init__).parameters.get("num_classes")
+    required = inspect.Parameter.empty
+    return parameter is not None and parameter.default is required
+
+
+def _check_class_fits(cls, loader, handle, kwargs):
+    """Clear errors for a class the preset's model cannot give."""
+    backbone_config = loader.config.get("config")
+    video_only = isinstance(backbone_config, dict) and not (
+        backbone_config.get("num_text_layers")
+    )
+    if _needs_text_tower(cls) and video_only:
+        raise ValueError(
+            f"The preset '{handle}' holds a video-only VideoPrism model (no "
+            f"text tower), so it has no tokenizer: `{cls.__name__}` needs a "
+            "video-text (LvT) preset, e.g. 'videoprism_lvt_public_v1_base'. "
+            "For video features, use `VideoPrismBackbone` (and "
+            "`VideoPrismVideoClassifierPreprocessor`) with this preset."
+        )
+    if (
+        issubclass(cls, keras_hub.models.Task)
+        and _needs_num_classes(cls)
+        and "num_classes" not in kwargs
+        and not loader.holds_classifier()
+    ):
+        raise ValueError(
+            f"The preset '{handle}' holds a backbone without a "
+            f"classification head, so `{cls.__name__}.from_preset()` needs "
+            "`num_classes=` (the number of classes of a new, untrained "
+            "head), e.g. `from_preset(preset, num_classes=10)`."
+        )
 
 
 def load_preset(cls, handle, load_weights=True, **kwargs):
@@ -92,6 +154,7 @@ def load_preset(cls, handle, load_weights=True, **kwargs):
     ```
     """
     loader = get_preset_loader(handle)
+    _check_class_fits(cls, loader, handle, kwargs)
     backbone_cls = loader.check_backbone_class()
     if issubclass(cls, keras_hub.models.Backbone):
         if not issubclass(backbone_cls, cls):

@@ -27,6 +27,7 @@ from keras_videoprism.utils.keras_hub_compat import MODEL_WEIGHTS_FILE
 from keras_videoprism.utils.keras_hub_compat import (
     SHARDED_MODEL_WEIGHTS_CONFIG_FILE,
 )
+from keras_videoprism.utils.keras_hub_compat import TASK_CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import TOKENIZER_ASSET_DIR
 from keras_videoprism.utils.keras_hub_compat import TOKENIZER_CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import VIDEO_CONVERTER_CONFIG_FILE
@@ -261,6 +262,13 @@ class VideoPrismPresetLoader(KerasPresetLoader):
                 "for a randomly initialized model of its configuration."
             )
 
+    def holds_classifier(self):
+        """Whether the preset holds a classification head."""
+        if not check_file_exists(self.preset, TASK_CONFIG_FILE):
+            return False
+        task_config = load_json(self.preset, TASK_CONFIG_FILE)
+        return "num_classes" in task_config.get("config", {})
+
     def load_backbone(self, cls, load_weights, **kwargs):
         if load_weights:
             # Before building: a definition without weights fails at once.
@@ -350,6 +358,10 @@ class ConvertedPresetLoader(PresetLoader):
 
     def check_backbone_class(self):
         return backbone_class()
+
+    def holds_classifier(self):
+        """Whether the source holds a classification head."""
+        return False
 
     def load_backbone(self, cls, load_weights, **kwargs):
         backbone = cls(**{**self.config["config"], **kwargs})

@@ -20,6 +20,7 @@ behaviour:
 """
 
 from keras_videoprism.convert import official_checkpoint
+from keras_videoprism.convert import preset_hubs
 from keras_videoprism.convert import transformers_tokenizer
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
@@ -470,6 +471,9 @@ class TransformersPresetLoader(ConvertedPresetLoader):
         weights = read_safetensors(self.preset)
         return backbone_arrays(weights, self.source_config)
 
+    def holds_classifier(self):
+        return architecture(self.source_config) == CLASSIFIER_MODEL
+
     def load_task(self, cls, load_weights, load_task_weights, **kwargs):
         is_classifier = architecture(self.source_config) == CLASSIFIER_MODEL
         if not (is_classifier and load_task_weights) or "backbone" in kwargs:
@@ -512,6 +516,7 @@ def from_transformers_checkpoint(preset, load_weights=True, **kwargs):
     )
     ```
     """
+    preset = preset_hubs.local_directory(preset)
     config = read_preset_config(preset)
     if config.get("model_type") not in TRANSFORMERS_MODEL_TYPES:
         raise ValueError(
