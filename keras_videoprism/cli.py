@@ -255,7 +255,7 @@ def _tokenizer_for(backbone, source, proto, no_tokenizer=False):
             tokenizer = video_prism_preset_loader.from_preset(
                 VideoPrismTokenizer, source
             )
-        except FileNotFoundError as error:
+        except (FileNotFoundError, ValueError) as error:
             raise ValueError(f"{error} {how}") from error
         where = f"of '{source}'"
     check_tokenizer_vocabulary(
