@@ -85,11 +85,33 @@ def _sibling(path, tag):
     return parent, f".{name}.{tag}-"
 
 
+def _default_mode(directory):
+    """The permissions `open` or `mkdir` would give: the umask applied."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def _remove(path):
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):
         os.remove(path)
+
+
+def _move_without_replacing(temporary, target, path):
+    try:
+        # `link` fails if the target appeared meanwhile: never clobbers.
+        os.link(temporary, target)
+    except FileExistsError:
+        check_output(path)
+        raise
+    except OSError:
+        # A file system without hard links: check, then rename.
+        check_output(path)
+        os.replace(temporary, target)
+    else:
+        os.remove(temporary)
 
 
 @contextlib.contextmanager
@@ -116,21 +138,18 @@ def atomic_file(path, overwrite=False):
     ```
     """
     path = check_output(path, overwrite)
+    target = os.path.abspath(path)
     parent, prefix = _sibling(path, "tmp")
     handle, temporary = tempfile.mkstemp(prefix=prefix, dir=parent)
     os.close(handle)
+    # `mkstemp` makes the file private (0600); give it the usual mode.
+    os.chmod(temporary, _default_mode(directory=False))
     try:
         yield temporary
         if overwrite:
-            os.replace(temporary, path)
+            os.replace(temporary, target)
         else:
-            # `link` fails if `path` appeared meanwhile: never clobbers.
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                check_output(path, overwrite)
-                raise
-            os.remove(temporary)
+            _move_without_replacing(temporary, target, path)
     finally:
         if os.path.lexists(temporary):
             os.remove(temporary)
@@ -160,20 +179,23 @@ def atomic_directory(path, overwrite=False):
     ```
     """
     path = check_output(path, overwrite, directory=True)
+    target = os.path.abspath(path)
     parent, prefix = _sibling(path, "tmp")
     temporary = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    # `mkdtemp` makes the directory private (0700); give it the usual mode.
+    os.chmod(temporary, _default_mode(directory=True))
     try:
         yield temporary
-        if os.path.lexists(path) and not _is_empty_directory(path):
+        if os.path.lexists(target) and not _is_empty_directory(target):
             # Re-checked here: the target may have been filled meanwhile.
             check_output(path, overwrite, directory=True)
             _, old_prefix = _sibling(path, "old")
             old = tempfile.mkdtemp(prefix=old_prefix, dir=parent)
-            os.replace(path, os.path.join(old, "previous"))
-            os.replace(temporary, path)
+            os.replace(target, os.path.join(old, "previous"))
+            os.replace(temporary, target)
             _remove(old)
         else:
             # Replaces an empty directory; fails on a non-empty one.
-            os.replace(temporary, path)
+            os.replace(temporary, target)
     finally:
         _remove(temporary)

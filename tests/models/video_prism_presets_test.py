@@ -280,7 +280,7 @@ class OwnPresetTest(TestCase):
         # A video-only configuration with the weights of a video-text model.
         config = dict(TINY_TEXT, num_text_layers=0, vocabulary_size=0)
         video_only = VideoPrismBackbone(**config)
-        video_only.save_to_preset(self.preset)
+        video_only.save_to_preset(self.preset, overwrite=True)
         self.backbone.save_weights(self.weights)
         extra = len(self.backbone.weights) - len(video_only.weights)
         self.assertEqual(extra, 38)

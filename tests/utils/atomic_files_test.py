@@ -113,3 +113,21 @@ class AtomicDirectoryTest(TestCase):
                 raise RuntimeError("failed")
         self.assertEqual(read(os.path.join(self.path, "config.json")), "old")
         self.assertEqual(os.listdir(self.parent), ["preset"])
+
+
+class PermissionsTest(TestCase):
+    def test_outputs_get_the_usual_modes(self):
+        folder = self.get_temp_dir()
+        umask = os.umask(0o027)
+        try:
+            with atomic_file(os.path.join(folder, "a.npy")) as temporary:
+                write(temporary, "1")
+            with atomic_directory(os.path.join(folder, "d")) as temporary:
+                write(os.path.join(temporary, "b.json"), "2")
+        finally:
+            os.umask(umask)
+        # Not the private modes of `mkstemp` (0600) and `mkdtemp` (0700).
+        mode = os.stat(os.path.join(folder, "a.npy")).st_mode & 0o777
+        self.assertEqual(mode, 0o640)
+        mode = os.stat(os.path.join(folder, "d")).st_mode & 0o777
+        self.assertEqual(mode, 0o750)
