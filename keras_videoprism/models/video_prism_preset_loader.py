@@ -164,7 +164,7 @@ class VideoPrismPresetMixin:
         """
         return from_preset(cls, preset, load_weights=load_weights, **kwargs)
 
-    def save_to_preset(self, preset_dir, overwrite=False, **kwargs):
+    def save_to_preset(self, preset_dir, *, overwrite=False, **kwargs):
         """Saves the object to a preset directory, all or nothing.
 
         The files are written into a hidden temporary sibling directory,

@@ -15,6 +15,7 @@ from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_presets import backbone_presets
+from keras_videoprism.utils.atomic_files import OutputExistsError
 from tests.test_case import TestCase
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -238,6 +239,29 @@ class PresetDefinitionsTest(TestCase):
             video_prism_preset_loader.from_preset(
                 VideoPrismTokenizer, str(definition)
             )
+
+    def test_tool_writes_whole_definitions_and_keeps_existing_ones(self):
+        tool = load_tool("make_preset_definitions")
+        name = "videoprism_public_v1_base"
+        output = self.get_temp_dir()
+        directory = tool.write_definition(name, output)
+        # The same files as the committed definition.
+        self.assertEqual(
+            sorted(os.listdir(directory)),
+            sorted(os.listdir(PRESETS_DIR / name)),
+        )
+        with open(directory / "config.json", "w") as file:
+            file.write("edited by hand")
+        with self.assertRaises(OutputExistsError):
+            tool.write_definition(name, output)
+        with open(directory / "config.json") as file:
+            self.assertEqual(file.read(), "edited by hand")
+        tool.write_definition(name, output, overwrite=True)
+        with open(directory / "config.json") as file:
+            written = file.read()
+        with open(PRESETS_DIR / name / "config.json") as file:
+            self.assertEqual(written, file.read())
+        self.assertEqual(os.listdir(output), [name])
 
 
 class OwnPresetTest(TestCase):
