@@ -16,6 +16,7 @@ its picture shows the pipeline, not meaningful features: pass e.g.
 """
 
 import argparse
+import os
 
 import keras
 import matplotlib
@@ -26,6 +27,8 @@ from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.utils import load_video
 from keras_videoprism.utils import sample_video_path
+from keras_videoprism.utils.atomic_files import atomic_file
+from keras_videoprism.utils.atomic_files import check_output
 
 matplotlib.use("Agg")
 from matplotlib import pyplot  # noqa: E402
@@ -86,8 +89,11 @@ def pca_rgb(features, grid):
     return scaled.reshape(frames, *grid, 3)
 
 
-def save_figure(pixel_values, pca, path):
-    """Saves the frames (top row) above their PCA maps (bottom row)."""
+def save_figure(pixel_values, pca, path, overwrite=False):
+    """Saves the frames (top row) above their PCA maps (bottom row).
+
+    An existing `path` is replaced only with `overwrite=True`.
+    """
     frames = len(pixel_values)
     figure, axes = pyplot.subplots(
         2, frames, figsize=(1.5 * frames, 3.2), squeeze=False
@@ -99,7 +105,9 @@ def save_figure(pixel_values, pca, path):
         for axis in axes[:, i]:
             axis.axis("off")
     figure.suptitle("VideoPrism patch features: first 3 PCA components")
-    figure.savefig(path, dpi=100)
+    image_format = os.path.splitext(path)[1][1:] or "png"
+    with atomic_file(path, overwrite) as temporary:
+        figure.savefig(temporary, dpi=100, format=image_format)
     pyplot.close(figure)
 
 
@@ -108,10 +116,15 @@ def main(argv=None):
     parser.add_argument("--video", default=sample_video_path())
     parser.add_argument("--preset", default=demo_preset_path())
     parser.add_argument("--output", default="video_features_pca.png")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="Replace an existing output."
+    )
     args = parser.parse_args(argv)
+    # Before the model runs: an existing output is refused at once.
+    check_output(args.output, args.overwrite)
     pixel_values, features, grid = extract_features(args.video, args.preset)
     pca = pca_rgb(features, grid)
-    save_figure(pixel_values, pca, args.output)
+    save_figure(pixel_values, pca, args.output, args.overwrite)
     print(f"saved {args.output}")
     return features, pca
 

@@ -47,6 +47,8 @@ from keras_videoprism.models.video_prism_video_converter import (
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismVideoClassifier
 from keras_videoprism.models import VideoPrismVideoClassifierPreprocessor
+from keras_videoprism.utils.atomic_files import atomic_directory
+from keras_videoprism.utils.atomic_files import check_output
 from keras_videoprism.utils.video_io import load_video
 
 matplotlib.use("Agg")
@@ -90,14 +92,19 @@ def square_clip(rng, motion, num_frames=16, size=64, square=16):
     return frames
 
 
-def make_demo_data(directory, clips_per_class=6, seed=0):
-    """Writes `directory/<left|right|down>/clip_<i>.mp4`; returns the dir."""
+def make_demo_data(directory, clips_per_class=6, seed=0, overwrite=False):
+    """Writes `directory/<left|right|down>/clip_<i>.mp4`; returns the dir.
+
+    The dataset appears whole; an existing non-empty `directory` is
+    replaced only with `overwrite=True`.
+    """
     rng = np.random.default_rng(seed)
-    for name, motion in DEMO_MOTIONS.items():
-        os.makedirs(os.path.join(directory, name), exist_ok=True)
-        for i in range(clips_per_class):
-            path = os.path.join(directory, name, f"clip_{i}.mp4")
-            write_video(path, square_clip(rng, motion))
+    with atomic_directory(directory, overwrite) as temporary:
+        for name, motion in DEMO_MOTIONS.items():
+            os.makedirs(os.path.join(temporary, name))
+            for i in range(clips_per_class):
+                path = os.path.join(temporary, name, f"clip_{i}.mp4")
+                write_video(path, square_clip(rng, motion))
     return directory
 
 
@@ -237,8 +244,7 @@ def evaluate(classifier, dataset, labels, class_names, output_dir):
     }
     print(
         f"Held-out top-1 accuracy {results['top_1_accuracy']:.3f}, "
-        f"top-5 accuracy {results['top_5_accuracy']:.3f}. Confusion "
-        f"matrix: {path}"
+        f"top-5 accuracy {results['top_5_accuracy']:.3f}."
     )
     return results
 
@@ -278,6 +284,11 @@ def parse_args(argv):
     parser.add_argument("--validation_fraction", type=float, default=0.25)
     parser.add_argument("--output_dir", default="video_classifier_output")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace an existing (non-empty) output or demo data folder.",
+    )
     args = parser.parse_args(argv)
     if not args.make_demo_data and not args.data_dir:
         parser.error("pass --data_dir (or --make_demo_data DIR)")
@@ -288,9 +299,13 @@ def main(argv=None):
     """Runs the example; returns the held-out results (or the demo dir)."""
     args = parse_args(argv)
     if args.make_demo_data:
-        directory = make_demo_data(args.make_demo_data)
+        directory = make_demo_data(
+            args.make_demo_data, overwrite=args.overwrite
+        )
         print(f"Wrote the demo dataset to {directory}")
         return directory
+    # Before training: an existing output is refused at once.
+    check_output(args.output_dir, args.overwrite, directory=True)
     keras.utils.set_random_seed(args.seed)
     class_names, paths, labels = list_videos(args.data_dir)
     train, validation = split_per_class(
@@ -311,20 +326,25 @@ def main(argv=None):
     classifier.fit(
         train_data, validation_data=validation_data, epochs=args.epochs
     )
-    os.makedirs(args.output_dir, exist_ok=True)
-    results = evaluate(
-        classifier,
-        validation_data,
-        labels[validation],
-        class_names,
-        args.output_dir,
+    # The results and the preset appear together, whole, at the end.
+    with atomic_directory(args.output_dir, args.overwrite) as temporary:
+        results = evaluate(
+            classifier,
+            validation_data,
+            labels[validation],
+            class_names,
+            temporary,
+        )
+        classifier.preprocessor = preprocessor
+        preset_dir = os.path.join(temporary, "preset")
+        classifier.save_to_preset(preset_dir)
+        with open(os.path.join(preset_dir, "class_names.json"), "w") as f:
+            json.dump(class_names, f)
+    print(
+        "Saved the confusion matrix and the classifier to "
+        f"{os.path.join(args.output_dir, 'confusion_matrix.png')} and "
+        f"{os.path.join(args.output_dir, 'preset')}"
     )
-    classifier.preprocessor = preprocessor
-    preset_dir = os.path.join(args.output_dir, "preset")
-    classifier.save_to_preset(preset_dir)
-    with open(os.path.join(preset_dir, "class_names.json"), "w") as f:
-        json.dump(class_names, f)
-    print(f"Saved the classifier to {preset_dir}")
     return results
 
 

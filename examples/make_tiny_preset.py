@@ -31,8 +31,12 @@ from keras_videoprism.models import VideoPrismVideoTextRetriever
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "tests/data/official"
 
 
-def make_tiny_preset(output_dir):
-    """Saves the tiny video-text task to `output_dir`; returns the task."""
+def make_tiny_preset(output_dir, overwrite=False):
+    """Saves the tiny video-text task to `output_dir`; returns the task.
+
+    An existing non-empty `output_dir` is replaced only with
+    `overwrite=True`.
+    """
     with open(FIXTURES / "lvt_tiny.config.json") as f:
         official_config = json.load(f)
     backbone = from_official_checkpoint(
@@ -47,7 +51,7 @@ def make_tiny_preset(output_dir):
     )
     preprocessor = VideoPrismPreprocessor(tokenizer, converter)
     task = VideoPrismVideoTextRetriever(backbone, preprocessor)
-    task.save_to_preset(output_dir)
+    task.save_to_preset(output_dir, overwrite=overwrite)
     return task
 
 
@@ -56,8 +60,13 @@ def main(argv=None):
     parser.add_argument(
         "--output_dir", required=True, help="The preset directory to write."
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace an existing non-empty output directory.",
+    )
     args = parser.parse_args(argv)
-    make_tiny_preset(args.output_dir)
+    make_tiny_preset(args.output_dir, args.overwrite)
     print(f"Wrote a tiny video-text preset to {args.output_dir}")
 
 

@@ -15,32 +15,80 @@
 - `keras-videoprism convert SOURCE OUTPUT_DIR` converts an official `.npz`
   checkpoint, a keras-hub preset or a transformers checkpoint into a preset
   of ours.
+
+No command replaces an existing output (a file, or a non-empty directory)
+without `--overwrite`, and outputs appear whole or not at all. A user error
+(a missing file, a bad preset or argument, an existing output) prints one
+line, `keras-videoprism <command>: error: ...`, and exits with status 2;
+the cheap checks run before any model is loaded.
 """
 
 import argparse
-import json
 import os
-import sys
 import time
 
 import numpy as np
 
+from keras_videoprism.convert.config_checks import read_json
+from keras_videoprism.convert.preset_loader import read_preset_config
 from keras_videoprism.models.video_prism_preset_loader import DEMO_PRESET
 from keras_videoprism.models.video_prism_preset_loader import resolve_preset
+from keras_videoprism.utils.atomic_files import atomic_directory
+from keras_videoprism.utils.atomic_files import atomic_file
+from keras_videoprism.utils.atomic_files import check_output
+
+# The errors of a user's input (files, presets, arguments), printed as one
+# line; any other exception is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError)
 
 
-def embed(video, preset, output, num_frames=None):
+def npy_path(output):
+    """The file `np.save` writes for `output`: `.npy` is appended if absent."""
+    output = os.fspath(output)
+    return output if output.endswith(".npy") else f"{output}.npy"
+
+
+def _check_file(path, what):
+    if not os.path.isfile(path):
+        found = "is a directory" if os.path.isdir(path) else "does not exist"
+        raise FileNotFoundError(f"{what} '{path}' {found}.")
+
+
+def _check_preset(preset):
+    """Resolves a preset and reads a local one's `config.json`: cheap."""
+    handle = resolve_preset(preset)
+    if os.path.exists(handle):
+        read_preset_config(handle)
+    return handle
+
+
+def embed(video, preset, output, num_frames=None, overwrite=False):
     """Embeds one video file with a preset and saves the result.
 
     Args:
         video: str. Path of a video file PyAV can decode.
         preset: str. A preset directory or handle, or `DEMO_PRESET`.
-        output: str. Where to save the `.npy` result.
-        num_frames: int or None. Frames to sample; defaults to the frame
-            count the preset was trained with.
+        output: str. Where to save the result; `.npy` is appended if the
+            name lacks it, as `np.save` does.
+        num_frames: int or None. Frames to sample (at least 1); defaults to
+            the frame count the preset was trained with.
+        overwrite: bool. Whether an existing output file may be replaced.
 
     Returns:
-        The saved numpy array.
+        `(path, array)`: the file written and the saved array.
+
+    Raises:
+        ValueError: a bad argument or preset; checked, with the output and
+            the video, before the model is loaded.
+        FileNotFoundError: the video does not exist.
+        OutputExistsError: the output exists and `overwrite` is `False`.
+
+    Example:
+
+    ```python
+    path, features = embed("clip.mp4", "videoprism_demo_tiny", "feats")
+    # path == "feats.npy"
+    ```
     """
     import keras
 
@@ -48,8 +96,20 @@ def embed(video, preset, output, num_frames=None):
     from keras_videoprism.models import VideoPrismBackbone
     from keras_videoprism.utils import load_video
 
-    backbone = VideoPrismBackbone.from_preset(resolve_preset(preset))
-    num_frames = num_frames or backbone.num_frames
+    if num_frames is not None and (
+        isinstance(num_frames, bool)
+        or not isinstance(num_frames, (int, np.integer))
+        or num_frames < 1
+    ):
+        raise ValueError(
+            f"`num_frames` must be a positive integer. Received: {num_frames}"
+        )
+    output = check_output(npy_path(output), overwrite)
+    _check_file(video, "The video")
+    handle = _check_preset(preset)
+    backbone = VideoPrismBackbone.from_preset(handle)
+    if num_frames is None:
+        num_frames = backbone.num_frames
     if backbone.data_format == "channels_first":
         raise ValueError(
             "The command line feeds channels_last frames; load the preset "
@@ -69,47 +129,69 @@ def embed(video, preset, output, num_frames=None):
     # `convert_to_numpy`, not `np.asarray`: a torch tensor that requires
     # grad cannot be turned into numpy directly.
     result = keras.ops.convert_to_numpy(result)[0]
-    np.save(output, result)
-    return result
+    _save_array(output, result, overwrite)
+    return output, result
 
 
-def embed_texts(texts, preset, output):
+def embed_texts(texts, preset, output, overwrite=False):
     """Embeds texts with a video-text preset and saves the result.
 
     Args:
         texts: list of str. The texts, canonicalized and tokenized as the
             official VideoPrism text tower expects.
         preset: str. A video-text (LvT) preset name, directory or handle.
-        output: str. Where to save the `.npy` result.
+        output: str. Where to save the result; `.npy` is appended if the
+            name lacks it, as `np.save` does.
+        overwrite: bool. Whether an existing output file may be replaced.
 
     Returns:
-        The saved L2-normalized text embeddings, `(len(texts), D)`.
+        `(path, array)`: the file written and the saved L2-normalized text
+        embeddings, `(len(texts), D)`.
+
+    Example:
+
+    ```python
+    path, embeddings = embed_texts(["a dog"], "my_lvt_preset", "texts")
+    ```
     """
     import keras
 
     from keras_videoprism.models import VideoPrismVideoTextRetriever
 
-    retriever = VideoPrismVideoTextRetriever.from_preset(resolve_preset(preset))
+    output = check_output(npy_path(output), overwrite)
+    handle = _check_preset(preset)
+    retriever = VideoPrismVideoTextRetriever.from_preset(handle)
     result = keras.ops.convert_to_numpy(retriever.embed_texts(texts))
-    np.save(output, result)
-    return result
+    _save_array(output, result, overwrite)
+    return output, result
+
+
+def _save_array(output, array, overwrite):
+    """Writes `array` to the `.npy` file `output`, whole or not at all."""
+    with atomic_file(output, overwrite) as temporary:
+        with open(temporary, "wb") as file:
+            np.save(file, array)
 
 
 def _embed_command(args):
     from keras_videoprism.utils import sample_video_path
 
     if args.text:
-        result = embed_texts(args.text, args.preset, args.output)
+        output, result = embed_texts(
+            args.text, args.preset, args.output, args.overwrite
+        )
         print(f"texts:  {len(args.text)}")
         print(f"preset: {args.preset}")
-        print(f"saved {args.output}: shape {result.shape}")
+        print(f"saved {output}: shape {result.shape}")
         return
     video = args.video or sample_video_path()
-    result = embed(video, args.preset, args.output, args.num_frames)
+    output, result = embed(
+        video, args.preset, args.output, args.num_frames, args.overwrite
+    )
     print(f"video:  {video}")
     print(f"preset: {args.preset}")
     print(
-        f"saved {args.output}: shape {result.shape}, mean "
+        f"saved {output}: shape {result.shape}, mean "
         f"{result.mean():.4f}, std {result.std():.4f}"
     )
 
@@ -149,19 +231,62 @@ def classify(video, labels, preset, template, temperature):
 
     Returns:
         A `{label: probability}` dict.
+
+    Raises:
+        ValueError: bad labels, template or temperature, or a bad preset;
+            checked, with the video, before the model is loaded.
+        FileNotFoundError: the video does not exist.
     """
     from keras_videoprism.models.video_prism_video_text_retriever import (
         VideoPrismVideoTextRetriever,
     )
 
-    # Before the (possibly large) download of the preset.
-    if not os.path.isfile(video):
-        raise FileNotFoundError(f"No video file at '{video}'.")
-    retriever = VideoPrismVideoTextRetriever.from_preset(resolve_preset(preset))
+    _check_classify_arguments(labels, template, temperature)
+    _check_file(video, "The video")
+    handle = _check_preset(preset)
+    retriever = VideoPrismVideoTextRetriever.from_preset(handle)
     probabilities = retriever.classify(
         [video], labels, template=template, temperature=temperature
     )[0]
     return dict(zip(labels, probabilities.tolist()))
+
+
+def _check_classify_arguments(labels, template, temperature):
+    if not labels or any(not label.strip() for label in labels):
+        raise ValueError(f"Labels must be non-empty texts. Received: {labels}")
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ValueError(f"Labels must differ; repeated: {duplicates}.")
+    try:
+        filled = template.format("LABEL")
+    except (IndexError, KeyError, ValueError) as error:
+        filled = f"({type(error).__name__}: {error})"
+    if template.count("{}") != 1 or "LABEL" not in filled:
+        raise ValueError(
+            "The template must hold exactly one `{}`, where the label goes, "
+            f"and no other braces. Received: {template!r}"
+        )
+    if not temperature > 0 or not np.isfinite(temperature):
+        raise ValueError(
+            f"The temperature must be positive. Received: {temperature}"
+        )
+
+
+def _read_official_config(path):
+    _check_file(path, "The official config")
+    config = read_json(path)
+    missing = [
+        key
+        for key in ("official_class", "constructor_args")
+        if not isinstance(config, dict) or key not in config
+    ]
+    if missing:
+        raise ValueError(
+            f"The official config '{path}' lacks {', '.join(missing)}: it "
+            "must describe the official model as `official_class` and "
+            "`constructor_args`."
+        )
+    return config
 
 
 def _load_source(source, official_config):
@@ -175,14 +300,9 @@ def _load_source(source, official_config):
     )
 
     if source.endswith(".npz"):
-        if official_config is None:
-            raise ValueError(
-                "An official `.npz` checkpoint needs `--official_config`, "
-                "the JSON description of its model (`official_class` and "
-                "`constructor_args`)."
-            )
-        with open(official_config) as file:
-            return from_official_checkpoint(source, json.load(file))
+        return from_official_checkpoint(
+            source, _read_official_config(official_config)
+        )
     loader = preset_formats.get_preset_loader(resolve_preset(source))
     is_classifier = isinstance(
         loader, transformers_checkpoint.TransformersPresetLoader
@@ -305,6 +425,25 @@ def _compare(backbone, output):
     return differences
 
 
+def _check_convert_arguments(
+    source, output, official_config, tokenizer, overwrite
+):
+    check_output(output, overwrite, directory=True)
+    if tokenizer is not None:
+        _check_file(tokenizer, "The tokenizer model")
+    if source.endswith(".npz"):
+        _check_file(source, "The checkpoint")
+        if official_config is None:
+            raise ValueError(
+                "An official `.npz` checkpoint needs `--official_config`, "
+                "the JSON description of its model (`official_class` and "
+                "`constructor_args`)."
+            )
+        _read_official_config(official_config)
+    else:
+        _check_preset(source)
+
+
 def convert(
     source,
     output,
@@ -312,6 +451,7 @@ def convert(
     tokenizer=None,
     log=print,
     no_tokenizer=False,
+    overwrite=False,
 ):
     """Converts a checkpoint or preset of any format into a preset of ours.
 
@@ -328,19 +468,35 @@ def convert(
         log: callable. Receives the progress lines.
         no_tokenizer: bool. Write a video-text preset without a tokenizer
             instead of failing when there is none. Defaults to `False`.
+        overwrite: bool. Whether an existing non-empty `output` directory
+            may be replaced (as a whole).
 
     Returns:
         `{output name: (max, mean absolute difference)}` between the
         converted model and the preset written.
 
     Raises:
-        ValueError: a video-text model without a fitting tokenizer (unless
-            `no_tokenizer`), checked before anything is written; or the
-            written preset does not reproduce the model.
-    """
-    from keras_videoprism.layers import VideoPrismVideoConverter
-    from keras_videoprism.convert.preset_loader import video_converter_config
+        ValueError: a bad argument or source (checked before any model is
+            loaded), a video-text model without a fitting tokenizer (unless
+            `no_tokenizer`), or the written preset does not reproduce the
+            model (then nothing is written).
+        FileNotFoundError: a missing input file.
+        OutputExistsError: `output` is a non-empty directory (or a file)
+            and `overwrite` is `False`.
 
+    Example:
+
+    ```python
+    convert("videoprism_public_v1_base", "./my_preset")
+    ```
+    """
+    from keras_videoprism.convert.preset_loader import video_converter_config
+    from keras_videoprism.layers import VideoPrismVideoConverter
+    from keras_videoprism.models import save_preset
+
+    _check_convert_arguments(
+        source, output, official_config, tokenizer, overwrite
+    )
     start = time.time()
 
     def step(message):
@@ -350,21 +506,27 @@ def convert(
     model = _load_source(source, official_config)
     backbone = getattr(model, "backbone", model)
     step(f"{type(model).__name__}: {model.count_params():,} parameters")
-    # Before writing: a preset without its tokenizer is not written.
-    text_tokenizer = _tokenizer_for(backbone, source, tokenizer, no_tokenizer)
-    model.save_to_preset(output)
     converter = VideoPrismVideoConverter(
         **video_converter_config(backbone.get_config())
     )
-    converter.save_to_preset(output)
+    objects = [model, converter]
+    text_tokenizer = _tokenizer_for(backbone, source, tokenizer, no_tokenizer)
     if text_tokenizer is not None:
-        text_tokenizer.save_to_preset(output)
-    step(f"wrote {output}; checking it")
-    differences = _compare(backbone, output)
-    for key, (largest, mean) in differences.items():
-        step(f"{key}: max abs diff {largest:.3g}, mean {mean:.3g}")
-    if any(largest > 1e-5 for largest, _ in differences.values()):
-        raise ValueError(f"The preset written to {output} differs.")
+        objects.append(text_tokenizer)
+    # Written and checked in a temporary sibling, renamed into place only
+    # when it reproduces the model.
+    with atomic_directory(output, overwrite) as temporary:
+        save_preset(temporary, objects)
+        step("wrote the preset; checking it")
+        differences = _compare(backbone, temporary)
+        for key, (largest, mean) in differences.items():
+            step(f"{key}: max abs diff {largest:.3g}, mean {mean:.3g}")
+        if any(largest > 1e-5 for largest, _ in differences.values()):
+            raise ValueError(
+                f"The converted preset differs from the model it was "
+                f"converted from; nothing was written to {output}."
+            )
+    step(f"saved {output}")
     return differences
 
 
@@ -383,24 +545,47 @@ def _classify_command(args):
         print(f"{probability:7.2%}  {label}")
 
 
-def _fail(command, error):
-    """Prints `keras-videoprism COMMAND: error: ...` on one line; exit 2."""
-    message = " ".join(str(error).split())
-    print(f"keras-videoprism {command}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def _convert_command(args):
+    convert(
+        args.source,
+        args.output,
+        args.official_config,
+        args.tokenizer,
+        no_tokenizer=args.no_tokenizer,
+        overwrite=args.overwrite,
+    )
+
+
+def _positive_int(text):
     try:
-        convert(
-            args.source,
-            args.output,
-            args.official_config,
-            args.tokenizer,
-            no_tokenizer=args.no_tokenizer,
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
         )
-    except (ValueError, FileNotFoundError) as error:
-        _fail("convert", error)
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number, got {text!r}"
+        )
+    return value
+
+
+def _add_overwrite_argument(parser, what):
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"Replace an existing {what} (default: refuse).",
+    )
 
 
 def _add_embed_parser(commands):
@@ -416,8 +601,13 @@ def _add_embed_parser(commands):
         help=f"Preset name, directory or handle (default: {DEMO_PRESET}, "
         "random weights for an offline smoke run).",
     )
-    embed_parser.add_argument("--output", default="video_features.npy")
-    embed_parser.add_argument("--num_frames", type=int, default=None)
+    embed_parser.add_argument(
+        "--output",
+        default="video_features.npy",
+        help="File to write; `.npy` is appended if the name lacks it.",
+    )
+    embed_parser.add_argument("--num_frames", type=_positive_int)
+    _add_overwrite_argument(embed_parser, "output file")
     embed_parser.add_argument(
         "--text",
         nargs="+",
@@ -440,7 +630,9 @@ def _add_classify_parser(commands):
         help="Video-text preset name, directory or handle.",
     )
     classify_parser.add_argument("--template", default="a video of {}.")
-    classify_parser.add_argument("--temperature", type=float, default=0.01)
+    classify_parser.add_argument(
+        "--temperature", type=_positive_float, default=0.01
+    )
     classify_parser.set_defaults(run=_classify_command)
 
 
@@ -469,11 +661,20 @@ def _add_convert_parser(commands):
         action="store_true",
         help="Write a video-text preset without a tokenizer.",
     )
+    _add_overwrite_argument(convert_parser, "non-empty output directory")
     convert_parser.set_defaults(run=_convert_command)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports argument errors in one line, `PROG: error: ...`, status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    """The `keras-videoprism` argument parser, with its four commands."""
+    parser = _Parser(
         prog="keras-videoprism",
         description="VideoPrism from the command line.",
     )
@@ -489,12 +690,36 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    """Runs the command line; a user error exits 2 with one line.
+
+    Args:
+        argv: list of str or None. The arguments (default: `sys.argv`).
+
+    Example:
+
+    ```python
+    main(["embed", "clip.mp4", "--output", "features.npy"])
+    ```
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.exit(
+            2,
+            f"{parser.prog} {args.command}: error: unrecognized arguments: "
+            f"{' '.join(extras)}\n",
+        )
     # A command-line run owns its process: keep activation buffers mapped.
     from keras_videoprism.utils.memory_allocator import keep_freed_memory
 
     keep_freed_memory()
-    args.run(args)
+    try:
+        args.run(args)
+    except USER_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        parser.exit(
+            2, f"{parser.prog} {args.command}: error: {message}\n"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import io
 import os
 import shutil
 import tempfile
+from unittest import mock
 
 import keras
 import numpy as np
@@ -12,8 +13,12 @@ from keras_videoprism import cli
 from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
+from keras_videoprism.models import VideoPrismVideoClassifier
+from keras_videoprism.models import VideoPrismVideoTextRetriever
 from keras_videoprism.utils import load_video
 from keras_videoprism.utils import sample_video_path
+from tests.configs import TINY_VIDEO
+from tests.test_case import SHARED_OFFICIAL_DIR
 from tests.test_case import TestCase
 from tests.test_case import official_path
 from tests.test_case import shared_test_spm_path
@@ -41,9 +46,215 @@ class EmbedCommandTest(TestCase):
         self.assertEqual(saved.shape, (4, 16, 32))
         self.assertAllClose(saved, expected, atol=1e-4)
 
-    def test_missing_video_is_a_clear_error(self):
-        with self.assertRaisesRegex(FileNotFoundError, "missing.mp4"):
-            cli.main(["embed", "missing.mp4", "--output", "unused.npy"])
+    def test_output_name_existing_file_and_overwrite(self):
+        folder = self.get_temp_dir()
+        output = os.path.join(folder, "feats")
+        code, printed, errors = run_cli(["embed", "--output", output])
+        self.assertEqual((code, errors), (0, ""))
+        # `np.save` appends `.npy`: the printed name is the file written.
+        written = output + ".npy"
+        self.assertIn(f"saved {written}: shape (4, 16, 32)", printed)
+        self.assertEqual(os.listdir(folder), ["feats.npy"])
+        features = np.load(written)
+
+        with open(written, "wb") as file:
+            file.write(b"my own data")
+        code, _, errors = run_cli(["embed", "--output", output])
+        self.assertEqual(code, 2)
+        self.assertEqual(
+            errors,
+            f"keras-videoprism embed: error: '{written}' already exists (a "
+            "file); nothing was written. Pass overwrite=True (--overwrite on "
+            "the command line) to replace it, or choose another path.\n",
+        )
+        with open(written, "rb") as file:
+            self.assertEqual(file.read(), b"my own data")
+
+        code, _, _ = run_cli(["embed", "--output", output, "--overwrite"])
+        self.assertEqual(code, 0)
+        self.assertAllClose(np.load(written), features, atol=0)
+        self.assertEqual(os.listdir(folder), ["feats.npy"])
+
+
+def run_cli(argv):
+    """Runs the command line; returns `(exit status, stdout, stderr)`."""
+    printed, errors = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stderr(errors):
+            try:
+                cli.main(argv)
+            except SystemExit as exit:
+                code = exit.code
+    return code, printed.getvalue(), errors.getvalue()
+
+
+def refuse_to_load(*args, **kwargs):
+    raise AssertionError("a model was loaded before the cheap checks")
+
+
+class UserErrorsTest(TestCase):
+    """Every user error: one line `keras-videoprism CMD: error: ...`, exit 2."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.get_temp_dir()
+        self.video = sample_video_path()
+        # A directory that is not a preset, and a user's file.
+        self.not_a_preset = os.path.join(self.folder, "not_a_preset")
+        os.mkdir(self.not_a_preset)
+        self.user_file = os.path.join(self.folder, "notes.npy")
+        with open(self.user_file, "w") as file:
+            file.write("mine")
+
+    def assertUserError(self, argv, expected):
+        # Cheap checks come first: no model is loaded for these errors.
+        with mock.patch.object(
+            VideoPrismBackbone, "from_preset", refuse_to_load
+        ), mock.patch.object(
+            VideoPrismVideoTextRetriever, "from_preset", refuse_to_load
+        ):
+            code, printed, errors = run_cli(argv)
+        self.assertEqual(code, 2, errors)
+        self.assertEqual(printed, "")
+        self.assertEqual(len(errors.splitlines()), 1, errors)
+        self.assertRegex(errors, f"^keras-videoprism {argv[0]}: error: ")
+        self.assertIn(expected, errors)
+
+    def test_embed(self):
+        missing = os.path.join(self.folder, "missing.mp4")
+        output = os.path.join(self.folder, "out.npy")
+        for argv, expected in [
+            (
+                ["embed", missing, "--output", output],
+                f"The video '{missing}' does not exist.",
+            ),
+            (
+                ["embed", self.folder, "--output", output],
+                f"The video '{self.folder}' is a directory.",
+            ),
+            (
+                ["embed", "--num_frames", "0"],
+                "argument --num_frames: expected a positive integer, got '0'",
+            ),
+            (
+                ["embed", "--num_frames", "-3"],
+                "expected a positive integer, got '-3'",
+            ),
+            (
+                ["embed", "--preset", "videoprism_public_v1_bsae"],
+                "Unknown preset 'videoprism_public_v1_bsae'.",
+            ),
+            (
+                ["embed", "--preset", self.not_a_preset, "--output", output],
+                f"'{self.not_a_preset}' is not a preset directory: it has "
+                "no config.json.",
+            ),
+            (
+                ["embed", "--output", self.user_file],
+                f"'{self.user_file}' already exists (a file)",
+            ),
+            (
+                ["embed", "--output", os.path.join(missing, "out.npy")],
+                "does not exist. Create it first.",
+            ),
+            (["embed", "--frames", "3"], "unrecognized arguments: --frames"),
+        ]:
+            with self.subTest(argv=argv):
+                self.assertUserError(argv, expected)
+        with open(self.user_file) as file:
+            self.assertEqual(file.read(), "mine")
+        self.assertFalse(os.path.exists(output))
+
+    def test_classify(self):
+        video = ["classify", self.video, "--labels"]
+        for argv, expected in [
+            (
+                ["classify", "missing.mp4", "--labels", "a", "b"],
+                "The video 'missing.mp4' does not exist.",
+            ),
+            (video + ["a", "--template", "{0}"], "exactly one `{}`"),
+            (video + ["a", "--template", "{}{x}"], "exactly one `{}`"),
+            (video + ["a", "a"], "Labels must differ; repeated: ['a']."),
+            (
+                video + ["a", "--temperature", "0"],
+                "argument --temperature: expected a positive number, got '0'",
+            ),
+            (video + ["a", "--preset", "nope"], "Unknown preset 'nope'."),
+            (["classify", self.video], "the following arguments are required"),
+        ]:
+            with self.subTest(argv=argv):
+                self.assertUserError(argv, expected)
+
+    def test_convert(self):
+        checkpoint = str(official_path("video_tiny.checkpoint.npz"))
+        config = str(official_path("video_tiny.config.json"))
+        broken = os.path.join(self.folder, "broken.json")
+        with open(broken, "w") as file:
+            file.write('{"official_class": ')
+        output = os.path.join(self.folder, "preset")
+        for argv, expected in [
+            (["convert", checkpoint, output], "needs `--official_config`"),
+            (
+                ["convert", checkpoint, output, "--official_config", broken],
+                f"'{broken}' is not valid JSON: Expecting value at line 1, "
+                "column 20. The file is truncated or was edited by hand: "
+                "re-download or re-save it.",
+            ),
+            (
+                ["convert", checkpoint, self.folder, "--official_config"]
+                + [config],
+                f"'{self.folder}' already exists (a non-empty directory)",
+            ),
+            (
+                ["convert", checkpoint, output, "--official_config", config]
+                + ["--tokenizer", "missing.model"],
+                "The tokenizer model 'missing.model' does not exist.",
+            ),
+            (
+                ["convert", self.not_a_preset, output],
+                "is not a preset directory",
+            ),
+        ]:
+            with self.subTest(argv=argv):
+                self.assertUserError(argv, expected)
+        self.assertFalse(os.path.exists(output))
+        self.assertEqual(
+            sorted(os.listdir(self.folder)),
+            ["broken.json", "not_a_preset", "notes.npy"],
+        )
+
+    def test_convert_over_an_older_preset(self):
+        checkpoint = str(official_path("video_tiny.checkpoint.npz"))
+        config = str(official_path("video_tiny.config.json"))
+        # An older preset of another kind, written by a real writer.
+        output = os.path.join(self.folder, "preset")
+        VideoPrismVideoClassifier(
+            VideoPrismBackbone(**TINY_VIDEO), num_classes=3
+        ).save_to_preset(output)
+        argv = ["convert", checkpoint, output, "--official_config", config]
+        code, _, errors = run_cli(argv)
+        self.assertEqual(code, 2)
+        self.assertIn("(a non-empty directory); nothing was written", errors)
+        self.assertIn("task.json", os.listdir(output))
+
+        code, printed, errors = run_cli(argv + ["--overwrite"])
+        self.assertEqual((code, errors), (0, ""))
+        self.assertIn(f"saved {output}", printed)
+        # No file of the older preset is left to be mixed in.
+        self.assertEqual(
+            sorted(os.listdir(output)),
+            [
+                "config.json",
+                "metadata.json",
+                "model.weights.h5",
+                "video_converter.json",
+            ],
+        )
+        self.assertEqual(
+            sorted(os.listdir(self.folder)),
+            ["not_a_preset", "notes.npy", "preset"],
+        )
 
 
 class ClassifyCommandTest(TestCase):
@@ -249,5 +460,5 @@ class ConvertCommandErrorsTest(TestCase):
     def test_unreadable_tokenizer_is_refused(self):
         output = os.path.join(self.get_temp_dir(), "preset")
         args = [*self.lvt_tiny_args(output), "--tokenizer", "missing.model"]
-        self.assertFails(args, "no such file 'missing.model'")
+        self.assertFails(args, "'missing.model' does not exist")
         self.assertFalse(os.path.exists(output))

@@ -13,12 +13,15 @@ new folder.
   (`lvt_tiny`) with the 256-piece T5-style test tokenizer and a video
   converter.
 
-Usage: python tools/make_legacy_presets.py OUTPUT_DIR
+Each preset is written whole; existing ones are replaced only with
+`--overwrite`.
+
+Usage: python tools/make_legacy_presets.py OUTPUT_DIR [--overwrite]
 """
 
+import argparse
 import json
 import pathlib
-import sys
 
 from keras_videoprism.convert import from_official_checkpoint
 from keras_videoprism.layers import VideoPrismVideoConverter
@@ -38,7 +41,7 @@ def _official(name):
     )
 
 
-def main(output_dir):
+def main(output_dir, overwrite=False):
     output_dir = pathlib.Path(output_dir)
     classifier = _official("classifier_tiny")
     backbone = classifier.backbone
@@ -46,7 +49,9 @@ def main(output_dir):
         num_frames=backbone.num_frames, image_size=backbone.image_shape[:2]
     )
     classifier.preprocessor = VideoPrismVideoClassifierPreprocessor(converter)
-    classifier.save_to_preset(str(output_dir / "video_classifier"))
+    classifier.save_to_preset(
+        str(output_dir / "video_classifier"), overwrite=overwrite
+    )
 
     backbone = _official("lvt_tiny")
     tokenizer = VideoPrismTokenizer(
@@ -58,9 +63,17 @@ def main(output_dir):
     retriever = VideoPrismVideoTextRetriever(
         backbone, VideoPrismPreprocessor(tokenizer, converter)
     )
-    retriever.save_to_preset(str(output_dir / "video_text_retriever"))
+    retriever.save_to_preset(
+        str(output_dir / "video_text_retriever"), overwrite=overwrite
+    )
     print(f"Wrote {output_dir}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("output_dir")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="Replace existing presets."
+    )
+    args = parser.parse_args()
+    main(args.output_dir, args.overwrite)

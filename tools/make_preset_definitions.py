@@ -14,11 +14,15 @@ The backbones are built with deferred variables, so no weights of the real
 size are ever allocated. `VideoPrismBackbone.from_preset(dir,
 load_weights=False)` builds a randomly initialized model from a definition.
 
-Usage: python tools/make_preset_definitions.py [--output DIR]
+Each definition directory is written whole (a temporary sibling renamed
+into place); an existing one is replaced only with `--overwrite`.
+
+Usage: python tools/make_preset_definitions.py [--output DIR] [--overwrite]
 """
 
 import argparse
 import json
+import os
 import pathlib
 
 import keras
@@ -28,6 +32,7 @@ from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.convert.preset_loader import video_converter_config
 from keras_videoprism.models.video_prism_presets import backbone_presets
+from keras_videoprism.utils.atomic_files import atomic_directory
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Width, heads, spatial depth and MLP width of the official configurations
@@ -122,10 +127,14 @@ def model_card(name, parameter_count):
     return "\n".join(lines) + "\n"
 
 
-def write_definition(name, output_dir):
-    """Writes the definition of preset `name` to `output_dir/name`."""
+def write_definition(name, output_dir, overwrite=False):
+    """Writes the definition of preset `name` to `output_dir/name`.
+
+    The directory appears whole; an existing non-empty one is replaced only
+    with `overwrite=True`.
+    """
     directory = pathlib.Path(output_dir) / name
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
     with keras.StatelessScope(initialize_variables=False):
         backbone = VideoPrismBackbone(
             **backbone_kwargs(name), name="video_prism_backbone"
@@ -154,17 +163,25 @@ def write_definition(name, output_dir):
         files["tokenizer.json"] = serialized_config(
             VideoPrismTokenizer(name="video_prism_tokenizer")
         )
-    for file_name, text in files.items():
-        (directory / file_name).write_text(text)
+    with atomic_directory(directory, overwrite) as temporary:
+        for file_name, text in files.items():
+            with open(os.path.join(temporary, file_name), "w") as file:
+                file.write(text)
     return directory
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--output", default=str(ROOT / "presets"))
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace existing definition directories.",
+    )
     args = parser.parse_args(argv)
     for name in backbone_presets:
-        print(f"Wrote {write_definition(name, args.output)}")
+        directory = write_definition(name, args.output, args.overwrite)
+        print(f"Wrote {directory}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ it, else with MPEG-4 part 2.
 
 Usage:
 ```shell
-python tools/make_sample_video.py [--output PATH]
+python tools/make_sample_video.py [--output PATH] [--overwrite]
 ```
 """
 
@@ -17,6 +17,8 @@ import pathlib
 
 import av
 import numpy as np
+
+from keras_videoprism.utils.atomic_files import atomic_file
 
 WIDTH = 320
 HEIGHT = 240
@@ -96,25 +98,35 @@ def add_video_stream(container):
     return stream
 
 
-def write_sample_video(path):
-    """Encodes the sample video to `path` and returns the codec name."""
+def write_sample_video(path, overwrite=False):
+    """Encodes the sample video to `path` and returns the codec name.
+
+    The file appears whole; an existing one is replaced only with
+    `overwrite=True`.
+    """
     base = background()
-    with av.open(str(path), "w") as container:
-        stream = add_video_stream(container)
-        for index in range(NUM_FRAMES):
-            pixels = to_yuv420p(draw_frame(base, index))
-            frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-        return stream.codec_context.name
+    container_format = pathlib.Path(path).suffix[1:] or "mp4"
+    with atomic_file(path, overwrite) as temporary:
+        with av.open(temporary, "w", format=container_format) as container:
+            stream = add_video_stream(container)
+            for index in range(NUM_FRAMES):
+                pixels = to_yuv420p(draw_frame(base, index))
+                frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+            codec = stream.codec_context.name
+    return codec
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="Replace an existing file."
+    )
     args = parser.parse_args()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    codec = write_sample_video(args.output)
+    codec = write_sample_video(args.output, args.overwrite)
     size = args.output.stat().st_size
     print(f"Wrote {args.output} ({codec}, {NUM_FRAMES} frames, {size} bytes)")
 

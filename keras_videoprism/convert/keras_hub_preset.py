@@ -22,12 +22,18 @@ import keras_hub
 import numpy as np
 
 from keras_videoprism.convert import preset_hubs
+from keras_videoprism.convert.config_checks import SERIALIZED_KEYS
+from keras_videoprism.convert.config_checks import accepted_arguments
+from keras_videoprism.convert.config_checks import check_keys
 from keras_videoprism.convert.official_layout import Section
 from keras_videoprism.convert.official_layout import to_official_layout
 from keras_videoprism.convert.preset_loader import KERAS_HUB_BACKBONE
 from keras_videoprism.convert.preset_loader import ConvertedPresetLoader
 from keras_videoprism.convert.preset_loader import backbone_class
 from keras_videoprism.convert.preset_loader import read_preset_config
+from keras_videoprism.utils.keras_hub_compat import CONFIG_FILE
+from keras_videoprism.utils.keras_hub_compat import MODEL_WEIGHTS_FILE
+from keras_videoprism.utils.keras_hub_compat import get_file
 
 # Arguments shared by keras-hub's backbone and ours, with the same meaning.
 _SHARED_ARGUMENTS = (
@@ -205,12 +211,36 @@ _TEXT_SECTIONS = [
 ]
 
 
+def check_config(config, source):
+    """Checks a keras-hub VideoPrism `config.json` key by key.
+
+    Keys are those keras-hub's `VideoPrismBackbone` writes and accepts; the
+    ones the conversion reads are required.
+
+    Args:
+        config: dict. The whole `config.json`.
+        source: str. Its path, for the messages.
+
+    Raises:
+        ValueError: an unknown key (named with the closest known one) or a
+            missing one.
+    """
+    check_keys(config, SERIALIZED_KEYS, source, required=SERIALIZED_KEYS)
+    accepted, _ = accepted_arguments(keras_hub.models.VideoPrismBackbone)
+    check_keys(
+        config["config"],
+        accepted,
+        f"{source} (keras-hub `VideoPrismBackbone` config)",
+        required=_SHARED_ARGUMENTS,
+    )
+
+
 def backbone_kwargs(keras_hub_config):
     """Our `VideoPrismBackbone` arguments for a keras-hub backbone config.
 
     Args:
         keras_hub_config: dict. The `config` entry of a keras-hub
-            `VideoPrismBackbone` `config.json`.
+            `VideoPrismBackbone` `config.json`, checked by `check_config`.
 
     Returns:
         A dict of `VideoPrismBackbone` arguments.
@@ -269,10 +299,21 @@ class KerasHubPresetLoader(ConvertedPresetLoader):
     """Reads keras-hub's VideoPrism presets into our classes."""
 
     def backbone_kwargs(self):
+        check_config(self.source_config, get_file(self.preset, CONFIG_FILE))
         return backbone_kwargs(self.source_config["config"])
 
     def official_arrays(self):
-        source = keras_hub.models.VideoPrismBackbone.from_preset(self.preset)
+        try:
+            source = keras_hub.models.VideoPrismBackbone.from_preset(
+                self.preset
+            )
+        except OSError as error:
+            path = get_file(self.preset, MODEL_WEIGHTS_FILE)
+            raise ValueError(
+                f"Could not read the weights file '{path}' of the keras-hub "
+                f"preset ({error}). It is truncated or corrupt: re-download "
+                "/ re-save the preset."
+            ) from error
         return official_arrays(source)
 
 

@@ -22,8 +22,11 @@ import keras
 import numpy as np
 
 from keras_videoprism.convert import official_checkpoint
+from keras_videoprism.convert.config_checks import check_serialized
+from keras_videoprism.convert.config_checks import read_json
 from keras_videoprism.utils.keras_hub_compat import CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import MODEL_WEIGHTS_FILE
+from keras_videoprism.utils.keras_hub_compat import PREPROCESSOR_CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import (
     SHARDED_MODEL_WEIGHTS_CONFIG_FILE,
 )
@@ -35,7 +38,6 @@ from keras_videoprism.utils.keras_hub_compat import KerasPresetLoader
 from keras_videoprism.utils.keras_hub_compat import PresetLoader
 from keras_videoprism.utils.keras_hub_compat import check_file_exists
 from keras_videoprism.utils.keras_hub_compat import get_file
-from keras_videoprism.utils.keras_hub_compat import load_json
 
 PACKAGE_PREFIX = "keras_videoprism>"
 KERAS_HUB_BACKBONE = "keras_hub>VideoPrismBackbone"
@@ -86,8 +88,9 @@ def read_preset_config(handle):
         The parsed `config.json`.
 
     Raises:
-        ValueError: `handle` is neither a handle nor a directory, or it is a
-            directory without a `config.json`.
+        ValueError: `handle` is neither a handle nor a directory, it is a
+            directory without a `config.json`, or the file is not JSON
+            (the message names its path).
     """
     if not isinstance(handle, (str, os.PathLike)):
         raise ValueError(
@@ -102,7 +105,21 @@ def read_preset_config(handle):
             f"'{handle}' is neither a preset directory nor a handle such as "
             "'kaggle://...' or 'hf://...'."
         )
-    return load_json(handle, CONFIG_FILE)
+    return read_json(get_file(handle, CONFIG_FILE))
+
+
+def read_preset_json(handle, file_name):
+    """A JSON file of a preset, parsed; a broken file names its path.
+
+    Args:
+        handle: str. A preset directory or handle.
+        file_name: str. The file in the preset, e.g. `"tokenizer.json"`.
+
+    Returns:
+        `(path, parsed JSON)`: the local path of the file and its content.
+    """
+    path = get_file(handle, file_name)
+    return path, read_json(path)
 
 
 def missing_tokenizer_error(preset, error, expected=None):
@@ -122,9 +139,11 @@ def missing_tokenizer_error(preset, error, expected=None):
         f"The preset '{preset}' has no tokenizer model ({error}). Only "
         "video-text (LvT) presets have a tokenizer, and its SentencePiece "
         f"model must be in the preset as {expected}; "
-        f"{_PRODUCTION_TOKENIZER}. Add it with "
-        "`VideoPrismTokenizer(proto=path).save_to_preset(preset_dir)`, or "
-        "pass `proto=` to `VideoPrismTokenizer`."
+        f"{_PRODUCTION_TOKENIZER}. Save it with the model, as "
+        "`keras_videoprism.models.save_preset(preset_dir, [model, "
+        "VideoPrismTokenizer(proto=path)], overwrite=True)` (a lone "
+        "`save_to_preset()` refuses a non-empty directory), or pass "
+        "`proto=` to `VideoPrismTokenizer`."
     )
 
 
@@ -192,7 +211,7 @@ def _weights_file_shapes(path):
     except OSError as error:
         raise ValueError(
             f"Could not read the weights file '{path}' ({error}). It is "
-            "truncated or corrupt: download or save the preset again."
+            "truncated or corrupt: re-download / re-save the preset."
         ) from error
     return shapes
 
@@ -246,10 +265,20 @@ def check_weights_file(path, model):
 class VideoPrismPresetLoader(KerasPresetLoader):
     """keras-hub's loader of Keras presets, for presets of ours.
 
-    Adds a check of the weights file against the configuration (clear
-    errors for truncated files and files of another configuration) and a
-    clear error for a tokenizer without its SentencePiece model.
+    Adds checks of every configuration file read (unknown or missing keys,
+    broken JSON, all named with the file's path), a check of the weights
+    file against the configuration (clear errors for truncated files and
+    files of another configuration) and a clear error for a tokenizer
+    without its SentencePiece model.
     """
+
+    def _check_config_file(self, file_name):
+        """Checks a configuration file of the preset, if it has one."""
+        if file_name == CONFIG_FILE:
+            check_serialized(self.config, get_file(self.preset, CONFIG_FILE))
+        elif check_file_exists(self.preset, file_name):
+            path, config = read_preset_json(self.preset, file_name)
+            check_serialized(config, path)
 
     def _check_weights_exist(self):
         has_weights = check_file_exists(self.preset, MODEL_WEIGHTS_FILE)
@@ -270,10 +299,22 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         return "num_classes" in task_config.get("config", {})
 
     def load_backbone(self, cls, load_weights, **kwargs):
+        self._check_config_file(CONFIG_FILE)
         if load_weights:
             # Before building: a definition without weights fails at once.
             self._check_weights_exist()
         return super().load_backbone(cls, load_weights, **kwargs)
+
+    def load_task(self, cls, load_weights, load_task_weights, **kwargs):
+        self._check_config_file(CONFIG_FILE)
+        self._check_config_file(TASK_CONFIG_FILE)
+        return super().load_task(cls, load_weights, load_task_weights, **kwargs)
+
+    def load_preprocessor(
+        self, cls, config_file=PREPROCESSOR_CONFIG_FILE, **kwargs
+    ):
+        self._check_config_file(config_file)
+        return super().load_preprocessor(cls, config_file, **kwargs)
 
     def get_backbone_kwargs(self, **kwargs):
         # keras-hub writes `dtype=None` over the saved one when the caller
@@ -314,6 +355,7 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         return tokenizer
 
     def load_tokenizer(self, cls, config_file=TOKENIZER_CONFIG_FILE, **kwargs):
+        self._check_config_file(config_file)
         try:
             tokenizer = super().load_tokenizer(cls, config_file, **kwargs)
         except FileNotFoundError as error:
@@ -332,6 +374,7 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         # converter to the frame count and size the backbone was trained
         # at, as presets of the other formats do.
         if check_file_exists(self.preset, VIDEO_CONVERTER_CONFIG_FILE):
+            self._check_config_file(VIDEO_CONVERTER_CONFIG_FILE)
             return super().load_video_converter(cls, **kwargs)
         config = video_converter_config(self.config["config"])
         return cls(**{**config, **kwargs})
@@ -349,6 +392,7 @@ class ConvertedPresetLoader(PresetLoader):
     """
 
     def __init__(self, preset, source_config):
+        self.preset = preset
         self.source_config = source_config
         config = {
             "registered_name": official_checkpoint.BACKBONE_CLASS,

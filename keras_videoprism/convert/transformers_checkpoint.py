@@ -28,6 +28,8 @@ from keras_videoprism.convert.preset_loader import TRANSFORMERS_MODEL_TYPES
 from keras_videoprism.convert.preset_loader import ConvertedPresetLoader
 from keras_videoprism.convert.preset_loader import backbone_class
 from keras_videoprism.convert.preset_loader import read_preset_config
+from keras_videoprism.convert.transformers_config import check_config
+from keras_videoprism.utils.keras_hub_compat import CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import SAFETENSOR_CONFIG_FILE
 from keras_videoprism.utils.keras_hub_compat import SAFETENSOR_FILE
 from keras_videoprism.utils.keras_hub_compat import check_file_exists
@@ -448,6 +450,7 @@ class TransformersPresetLoader(ConvertedPresetLoader):
     )
 
     def backbone_kwargs(self):
+        check_config(self.source_config, get_file(self.preset, CONFIG_FILE))
         return backbone_kwargs(self.source_config)
 
     def tokenizer_proto(self):

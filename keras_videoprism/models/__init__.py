@@ -5,6 +5,7 @@ from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preprocessor import (
     VideoPrismPreprocessor,
 )
+from keras_videoprism.models.video_prism_preset_saver import save_preset
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from keras_videoprism.models.video_prism_video_classifier import (
     VideoPrismVideoClassifier,
@@ -26,4 +27,5 @@ __all__ = [
     "VideoPrismVideoClassifierPreprocessor",
     "VideoPrismVideoTextRetriever",
     "VideoTextRetriever",
+    "save_preset",
 ]

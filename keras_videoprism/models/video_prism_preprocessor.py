@@ -35,9 +35,11 @@ def _preset_files_required(preset):
             "(`video_converter.json`) of a video-text (LvT) preset, and "
             f"'{preset}' lacks one. Video-only presets have no tokenizer: "
             "use `VideoPrismBackbone` or `VideoPrismVideoClassifier` with "
-            "them. To add a tokenizer to a preset, call "
-            "`VideoPrismTokenizer(proto=...).save_to_preset(preset_dir)`, "
-            "or pass `tokenizer=` to `from_preset()`."
+            "them. To add a tokenizer to a preset, save it with the model: "
+            "`keras_videoprism.models.save_preset(preset_dir, [model, "
+            "VideoPrismTokenizer(proto=...)], overwrite=True)` (a lone "
+            "`save_to_preset()` refuses a non-empty directory), or pass "
+            "`tokenizer=` to `from_preset()`."
         ) from error
 
 

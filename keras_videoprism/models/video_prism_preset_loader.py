@@ -7,9 +7,10 @@ keras-hub's global preset tables are never read or written: keras-hub
 registers the same four names for its own
 `keras_hub.models.VideoPrismBackbone`, which keeps working as before.
 
-Every class gets `presets` and `from_preset` from `VideoPrismPresetMixin`;
-which format a preset holds and how each kind of class loads from it is
-decided in `keras_videoprism.convert.preset_formats`.
+Every class gets `presets`, `from_preset` and `save_to_preset` from
+`VideoPrismPresetMixin`; which format a preset holds and how each kind of
+class loads from it is decided in `keras_videoprism.convert.preset_formats`,
+and how presets are written, in `video_prism_preset_saver`.
 """
 
 import copy
@@ -17,6 +18,8 @@ import importlib.resources
 import os
 
 from keras_videoprism.convert import preset_formats
+from keras_videoprism.models.video_prism_preset_saver import is_writing
+from keras_videoprism.models.video_prism_preset_saver import save_preset
 from keras_videoprism.models.video_prism_presets import backbone_presets
 from keras_videoprism.utils.keras_hub_compat import classproperty
 
@@ -110,10 +113,11 @@ def from_preset(cls, preset, load_weights=True, **kwargs):
 
 
 class VideoPrismPresetMixin:
-    """`presets` and `from_preset` for every class of the package.
+    """`presets`, `from_preset` and `save_to_preset` for every class.
 
     Put it first among the bases, so that it takes over keras-hub's own
-    `presets` and `from_preset` (which read keras-hub's global tables).
+    `presets` and `from_preset` (which read keras-hub's global tables) and
+    `save_to_preset` (which writes over existing files).
     Classes that need a video-text (LvT) preset set
     `video_text_presets_only = True`.
     """
@@ -159,3 +163,36 @@ class VideoPrismPresetMixin:
         ```
         """
         return from_preset(cls, preset, load_weights=load_weights, **kwargs)
+
+    def save_to_preset(self, preset_dir, *, overwrite=False, **kwargs):
+        """Saves the object to a preset directory, all or nothing.
+
+        The files are written into a hidden temporary sibling directory,
+        renamed to `preset_dir` at the end: the preset is complete or
+        absent, even if the process is killed. To save several objects
+        into one preset (e.g. a backbone and a tokenizer), use
+        `keras_videoprism.models.save_preset`.
+
+        Args:
+            preset_dir: str or path. The preset directory to write; it must
+                not exist, or be empty, unless `overwrite=True`.
+            overwrite: bool. Whether to replace an existing non-empty
+                directory as a whole (no old file survives). Defaults to
+                `False`.
+            **kwargs: keras-hub's `save_to_preset()` arguments, e.g.
+                `max_shard_size` for backbones and tasks.
+
+        Raises:
+            OutputExistsError: `preset_dir` is a file or a non-empty
+                directory and `overwrite` is `False`.
+
+        Example:
+
+        ```python
+        classifier.save_to_preset("./my_classifier")
+        ```
+        """
+        if is_writing(preset_dir):
+            # Called by keras-hub's saver of a task or preprocessor.
+            return super().save_to_preset(preset_dir, **kwargs)
+        save_preset(preset_dir, [self], overwrite=overwrite, **kwargs)

@@ -8,6 +8,7 @@ through this module keeps the surface we depend on in one reviewable place.
 from keras_hub.src.utils.preset_utils import ASSET_DIR  # noqa: F401
 from keras_hub.src.utils.preset_utils import CONFIG_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import MODEL_WEIGHTS_FILE  # noqa: F401
+from keras_hub.src.utils.preset_utils import PREPROCESSOR_CONFIG_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import SAFETENSOR_CONFIG_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import SAFETENSOR_FILE  # noqa: F401
 from keras_hub.src.utils.preset_utils import SHARDED_MODEL_WEIGHTS_CONFIG_FILE  # noqa: F401

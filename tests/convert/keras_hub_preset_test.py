@@ -186,3 +186,52 @@ class KerasHubVideoTextPresetTest(KerasHubPresetTestCase):
                 VideoPrismTokenizer, self.preset
             )
         self.assertFalse(os.path.exists(os.path.join(self.preset, "assets")))
+
+
+class KerasHubPresetFaultsTest(TestCase):
+    """A keras-hub preset (its own `save_to_preset()`), then damaged."""
+
+    def setUp(self):
+        super().setUp()
+        self.preset = os.path.join(self.get_temp_dir(), "keras_hub")
+        keras_hub_preset(self.preset, **KERAS_HUB_TINY)
+        self.config = os.path.join(self.preset, "config.json")
+
+    def test_misspelt_and_missing_keys(self):
+        with open(self.config) as file:
+            original = file.read()
+        misspelt = original.replace(
+            '"attention_logit_soft_cap"', '"attention_logit_softcap"'
+        )
+        missing = original.replace('"num_heads": 2,', "")
+        for text, expected in [
+            (
+                misspelt,
+                "has an unknown key 'attention_logit_softcap' \\(did you "
+                "mean 'attention_logit_soft_cap'\\?\\)",
+            ),
+            (missing, "lacks the required key\\(s\\) 'num_heads'"),
+        ]:
+            self.assertNotEqual(text, original)
+            with open(self.config, "w") as file:
+                file.write(text)
+            with self.subTest(expected):
+                with self.assertRaisesRegex(
+                    ValueError,
+                    f"^{self.config} \\(keras-hub `VideoPrismBackbone` "
+                    f"config\\) {expected}",
+                ):
+                    VideoPrismBackbone.from_preset(self.preset)
+
+    def test_truncated_weights(self):
+        weights = os.path.join(self.preset, "model.weights.h5")
+        with open(weights, "rb") as file:
+            data = file.read()
+        with open(weights, "wb") as file:
+            file.write(data[: len(data) // 2])
+        with self.assertRaisesRegex(
+            ValueError,
+            f"^Could not read the weights file '{weights}' of the keras-hub "
+            "preset .*re-download / re-save the preset",
+        ):
+            VideoPrismBackbone.from_preset(self.preset)

@@ -14,6 +14,7 @@ from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preprocessor import (
     VideoPrismPreprocessor,
 )
+from keras_videoprism.models.video_prism_preset_saver import save_preset
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from tests.configs import PROMPTS as CANONICAL_PROMPTS
 from tests.configs import TINY_CONVERTER
@@ -171,8 +172,7 @@ class VideoPrismPreprocessorTest(TestCase):
 
     def save_preset(self):
         preset = self.get_temp_dir()
-        tiny_lvt_backbone().save_to_preset(preset)
-        self.preprocessor.save_to_preset(preset)
+        save_preset(preset, [tiny_lvt_backbone(), self.preprocessor])
         return preset
 
     def test_preset_round_trip(self):

@@ -15,6 +15,7 @@ from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.models import video_prism_preset_loader
 from keras_videoprism.models.video_prism_presets import backbone_presets
+from keras_videoprism.utils.atomic_files import OutputExistsError
 from tests.test_case import TestCase
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -239,6 +240,29 @@ class PresetDefinitionsTest(TestCase):
                 VideoPrismTokenizer, str(definition)
             )
 
+    def test_tool_writes_whole_definitions_and_keeps_existing_ones(self):
+        tool = load_tool("make_preset_definitions")
+        name = "videoprism_public_v1_base"
+        output = self.get_temp_dir()
+        directory = tool.write_definition(name, output)
+        # The same files as the committed definition.
+        self.assertEqual(
+            sorted(os.listdir(directory)),
+            sorted(os.listdir(PRESETS_DIR / name)),
+        )
+        with open(directory / "config.json", "w") as file:
+            file.write("edited by hand")
+        with self.assertRaises(OutputExistsError):
+            tool.write_definition(name, output)
+        with open(directory / "config.json") as file:
+            self.assertEqual(file.read(), "edited by hand")
+        tool.write_definition(name, output, overwrite=True)
+        with open(directory / "config.json") as file:
+            written = file.read()
+        with open(PRESETS_DIR / name / "config.json") as file:
+            self.assertEqual(written, file.read())
+        self.assertEqual(os.listdir(output), [name])
+
 
 class OwnPresetTest(TestCase):
     def setUp(self):
@@ -280,7 +304,7 @@ class OwnPresetTest(TestCase):
         # A video-only configuration with the weights of a video-text model.
         config = dict(TINY_TEXT, num_text_layers=0, vocabulary_size=0)
         video_only = VideoPrismBackbone(**config)
-        video_only.save_to_preset(self.preset)
+        video_only.save_to_preset(self.preset, overwrite=True)
         self.backbone.save_weights(self.weights)
         extra = len(self.backbone.weights) - len(video_only.weights)
         self.assertEqual(extra, 38)
