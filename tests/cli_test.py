@@ -366,7 +366,7 @@ class ConvertAndClassifyTest(TestCase):
             ["embed", "--preset", self.preset, "--output", text_output]
             + ["--text", *texts]
         )
-        packed = VideoPrismTokenizer(proto=str(T5_STYLE_SPM)).pack(texts)
+        packed = VideoPrismTokenizer(proto=str(TEST_SPM)).pack(texts)
         expected = backbone.get_text_embeddings(
             packed["token_ids"], packed["padding_mask"]
         )
