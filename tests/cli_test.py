@@ -257,16 +257,6 @@ class UserErrorsTest(TestCase):
         )
 
 
-class ClassifyCommandTest(TestCase):
-    def test_missing_video_fails_before_loading_the_preset(self):
-        # The preset does not exist either: the video is checked first.
-        with self.assertRaisesRegex(FileNotFoundError, "missing.mp4"):
-            cli.main(
-                ["classify", "missing.mp4", "--labels", "a", "b"]
-                + ["--preset", os.path.join(self.get_temp_dir(), "none")]
-            )
-
-
 class PresetsCommandTest(TestCase):
     def test_lists_names_and_metadata(self):
         output = io.StringIO()

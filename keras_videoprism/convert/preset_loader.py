@@ -14,6 +14,7 @@ below the models in the import graph.
 """
 
 import collections
+import inspect
 import os
 import warnings
 
@@ -295,8 +296,16 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         """Whether the preset holds a classification head."""
         if not check_file_exists(self.preset, TASK_CONFIG_FILE):
             return False
-        task_config = load_json(self.preset, TASK_CONFIG_FILE)
-        return "num_classes" in task_config.get("config", {})
+        _, task_config = read_preset_json(self.preset, TASK_CONFIG_FILE)
+        task_class = keras.saving.get_registered_object(
+            task_config.get("registered_name", "")
+        )
+        if task_class is None:
+            return "num_classes" in task_config.get("config", {})
+        # The task's class, not its keys: a misspelt key is reported by the
+        # strict config check when the task loads.
+        parameter = inspect.signature(task_class.__init__).parameters
+        return "num_classes" in parameter
 
     def load_backbone(self, cls, load_weights, **kwargs):
         self._check_config_file(CONFIG_FILE)
@@ -304,11 +313,6 @@ class VideoPrismPresetLoader(KerasPresetLoader):
             # Before building: a definition without weights fails at once.
             self._check_weights_exist()
         return super().load_backbone(cls, load_weights, **kwargs)
-
-    def load_task(self, cls, load_weights, load_task_weights, **kwargs):
-        self._check_config_file(CONFIG_FILE)
-        self._check_config_file(TASK_CONFIG_FILE)
-        return super().load_task(cls, load_weights, load_task_weights, **kwargs)
 
     def load_preprocessor(
         self, cls, config_file=PREPROCESSOR_CONFIG_FILE, **kwargs
@@ -363,6 +367,8 @@ class VideoPrismPresetLoader(KerasPresetLoader):
         return self._check_tokenizer(tokenizer)
 
     def load_task(self, cls, load_weights, load_task_weights, **kwargs):
+        self._check_config_file(CONFIG_FILE)
+        self._check_config_file(TASK_CONFIG_FILE)
         task = super().load_task(cls, load_weights, load_task_weights, **kwargs)
         tokenizer = getattr(task.preprocessor, "tokenizer", None)
         if tokenizer is not None and tokenizer.proto is not None:

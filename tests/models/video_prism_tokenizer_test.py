@@ -9,11 +9,13 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
+from keras_videoprism.models import save_preset
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from keras_videoprism.models.video_prism_tokenizer import canonicalize_text
 from keras_videoprism.models.video_prism_tokenizer import canonicalize_text_tf
 from tests.configs import PROMPTS as CANONICAL_PROMPTS
+from tests.configs import TINY_VIDEO_TEXT
 from tests.test_case import TestCase
 from tests.test_case import official_path
 from tests.test_case import shared_test_spm_path
@@ -240,12 +242,9 @@ class VideoPrismTokenizerTest(TestCase):
 
     def test_preset_round_trip(self):
         tokenizer = self.make_tokenizer(sequence_length=16)
-        preset_dir = self.get_temp_dir()
-        tokenizer.save_to_preset(preset_dir)
-        # A preset names its backbone class in `config.json`.
-        with open(os.path.join(preset_dir, "config.json"), "w") as f:
-            name = keras.saving.get_registered_name(VideoPrismBackbone)
-            json.dump({"registered_name": name}, f)
+        preset_dir = os.path.join(self.get_temp_dir(), "preset")
+        backbone = VideoPrismBackbone(**TINY_VIDEO_TEXT)
+        save_preset(preset_dir, [backbone, tokenizer])
         for cls in (VideoPrismTokenizer, keras_hub.tokenizers.Tokenizer):
             restored = cls.from_preset(preset_dir)
             self.assertIsInstance(restored, VideoPrismTokenizer)
@@ -254,14 +253,11 @@ class VideoPrismTokenizerTest(TestCase):
 
     def test_preset_tokenizer_larger_than_the_model_is_refused(self):
         # Ids 100 to 255 of this tokenizer would have no text embedding.
-        preset_dir = self.get_temp_dir()
-        self.make_tokenizer().save_to_preset(preset_dir)
-        with open(os.path.join(preset_dir, "config.json"), "w") as f:
-            name = keras.saving.get_registered_name(VideoPrismBackbone)
-            json.dump(
-                {"registered_name": name, "config": {"vocabulary_size": 100}},
-                f,
-            )
+        preset_dir = os.path.join(self.get_temp_dir(), "preset")
+        backbone = VideoPrismBackbone(
+            **dict(TINY_VIDEO_TEXT, vocabulary_size=100)
+        )
+        save_preset(preset_dir, [backbone, self.make_tokenizer()])
         with self.assertRaisesRegex(ValueError, "256 ids.* 100 "):
             VideoPrismTokenizer.from_preset(preset_dir)
 
