@@ -497,3 +497,13 @@ class VideoPrismBackboneQuantizationTest(TestCase):
         backbone.save(path)
         restored = keras.models.load_model(path)
         self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)
+
+        # Preset: the same quantized weights come back, quantized.
+        preset = os.path.join(self.get_temp_dir(), "preset")
+        backbone.save_to_preset(preset)
+        loaded = VideoPrismBackbone.from_preset(preset)
+        self.assertEqual(
+            loaded.get_layer("patch_embedding").projection.quantization_mode,
+            mode,
+        )
+        self.assertAllClose(loaded(self.inputs), outputs, atol=1e-5)

@@ -430,3 +430,16 @@ class VideoPrismVideoClassifierQuantizationTest(TestCase):
             classifier.save(path)
             restored = keras.models.load_model(path)
             self.assertAllClose(restored(videos), outputs, atol=1e-5)
+
+            # Preset: backbone and head come back quantized, same logits.
+            preset = os.path.join(self.get_temp_dir(), "preset")
+            classifier.save_to_preset(preset)
+            loaded = VideoPrismVideoClassifier.from_preset(preset)
+            self.assertEqual(loaded.output_dense.quantization_mode, mode)
+            self.assertEqual(
+                loaded.backbone.get_layer(
+                    "patch_embedding"
+                ).projection.quantization_mode,
+                mode,
+            )
+            self.assertAllClose(loaded(videos), outputs, atol=1e-5)
