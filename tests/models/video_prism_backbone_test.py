@@ -16,18 +16,9 @@ from tests.configs import random_pixel_values
 from tests.test_case import TestCase
 from tests.test_case import load_official
 
-TINY = dict(
-    num_frames=4,
-    patch_size=4,
-    hidden_dim=16,
-    intermediate_dim=32,
-    num_heads=2,
-    num_spatial_layers=1,
-    num_temporal_layers=1,
-    num_auxiliary_layers=1,
-    attention_logit_soft_cap=50.0,
-    image_shape=(16, 16, 3),
-)
+# The shared tiny video backbone, with 4 frames (interpolation tests feed
+# it 6) and an auxiliary layer.
+TINY = dict(TINY_VIDEO, num_frames=4, num_auxiliary_layers=1)
 TINY_TEXT = dict(TINY, vocabulary_size=50, num_text_layers=1)
 
 # The official configurations and their parameter counts (specification,
