@@ -6,7 +6,6 @@ import sys
 import keras
 import numpy as np
 import pytest
-from absl.testing import parameterized
 
 from keras_videoprism.convert import from_official_checkpoint
 from keras_videoprism.models import VideoPrismBackbone
@@ -180,6 +179,9 @@ class VideoPrismBackboneTest(TestCase):
             backbone.get_video_features(video).shape, (2, 4, 16, 16)
         )
 
+    # A child process; CI checks the preset definitions' parameter counts
+    # (`video_prism_presets_test.py`).
+    @pytest.mark.large
     def test_official_parameter_counts(self):
         # Built with deferred variables in a child process, so the giants
         # never allocate their weights and leave no global state behind.
@@ -336,6 +338,9 @@ class VideoPrismBackboneSerializationTest(TestCase):
         with self.assertRaisesRegex(ValueError, r"\(B, T, C, H, W\)"):
             first(video)
 
+    # Slow (the official fixture in two policies): CI checks mixed
+    # precision through keras-hub's harness and the classifier's training.
+    @pytest.mark.large
     def test_mixed_precision(self):
         # Largest feature error relative to the largest float32 feature
         # (measured on all backends: bfloat16 1.2 to 2.2%, float16 0.2%) and
@@ -455,10 +460,20 @@ class VideoPrismBackboneQuantizationTest(TestCase):
             "padding_mask": np.ones((2, 5), "int32"),
         }
 
-    @parameterized.named_parameters(
-        ("int8", "int8"), ("float8", "float8"), ("int4", "int4")
-    )
-    def test_quantize_and_round_trips(self, mode):
+    def test_quantize_and_round_trips_float8(self):
+        self.check_quantize_and_round_trips("float8")
+
+    # CI runs the float8 case here and all three modes on the classifier
+    # (`video_prism_video_classifier_test.py`), backbone included.
+    @pytest.mark.large
+    def test_quantize_and_round_trips_int8(self):
+        self.check_quantize_and_round_trips("int8")
+
+    @pytest.mark.large
+    def test_quantize_and_round_trips_int4(self):
+        self.check_quantize_and_round_trips("int4")
+
+    def check_quantize_and_round_trips(self, mode):
         backbone = VideoPrismBackbone(**TINY_VIDEO_TEXT)
         expected = backbone(self.inputs)
         backbone.quantize(mode)
