@@ -2,6 +2,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_videoprism.convert.official_checkpoint import (
@@ -143,6 +144,9 @@ class VideoPrismVideoClassifierTest(TestCase):
 
         self.train_direction(fit)
 
+    # The same training as from arrays; CI fits from a `tf.data.Dataset`
+    # in keras-hub's `run_task_test`.
+    @pytest.mark.large
     def test_learns_motion_direction_from_dataset(self):
         def fit(classifier, videos, labels):
             dataset = tf.data.Dataset.from_tensor_slices((videos, labels))
