@@ -6,8 +6,6 @@ Each format is written by its own tool: our `save_to_preset`, keras-hub's
 
 import json
 import os
-import shutil
-import tempfile
 
 import keras_hub
 import numpy as np
@@ -38,8 +36,7 @@ class PresetFormatsTest(TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = tempfile.mkdtemp()
-        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.root = cls.get_class_temp_dir()
         cls.ours = os.path.join(cls.root, "ours")
         VideoPrismBackbone(**TINY_VIDEO).save_to_preset(cls.ours)
         cls.keras_hub = os.path.join(cls.root, "keras_hub")

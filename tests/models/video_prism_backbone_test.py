@@ -9,16 +9,14 @@ import pytest
 
 from keras_videoprism.convert import from_official_checkpoint
 from keras_videoprism.models import VideoPrismBackbone
+from tests.configs import TINY_BACKBONE
+from tests.configs import TINY_BACKBONE_TEXT
 from tests.configs import TINY_VIDEO
 from tests.configs import TINY_VIDEO_TEXT
 from tests.configs import random_pixel_values
 from tests.test_case import TestCase
 from tests.test_case import load_official
 
-# The shared tiny video backbone, with 4 frames (interpolation tests feed
-# it 6) and an auxiliary layer.
-TINY = dict(TINY_VIDEO, num_frames=4, num_auxiliary_layers=1)
-TINY_TEXT = dict(TINY, vocabulary_size=50, num_text_layers=1)
 
 # The official configurations and their parameter counts (specification,
 # section 1); `None` text layers means video-only.
@@ -82,7 +80,7 @@ def text_inputs(batch=2, length=5):
 
 class VideoPrismBackboneTest(TestCase):
     def test_video_only_output_shapes(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         self.assertEqual(backbone(random_video()).shape, (2, 4, 16, 16))
         # Other frame counts and sizes, rectangular frames included.
         video = random_video(frames=6, height=12, width=20)
@@ -90,12 +88,12 @@ class VideoPrismBackboneTest(TestCase):
         self.assertTrue(backbone.name.startswith("video_prism_backbone"))
 
     def test_symbolic_batch_none(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         inputs = keras.Input((4, 16, 16, 3))
         self.assertEqual(tuple(backbone(inputs).shape), (None, 4, 16, 16))
 
     def test_identical_rows_identical_outputs(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         video = np.repeat(random_video(batch=1), 2, axis=0)
         ids, mask = text_inputs()
         ids[1], mask[1] = ids[0], mask[0]
@@ -111,7 +109,7 @@ class VideoPrismBackboneTest(TestCase):
             )
 
     def test_text_padding_is_ignored(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         ids, mask = text_inputs()
         first = keras.ops.convert_to_numpy(
             backbone.get_text_embeddings(ids, mask)
@@ -127,7 +125,7 @@ class VideoPrismBackboneTest(TestCase):
         self.assertGreater(np.abs(third[0] - first[0]).max(), 1e-3)
 
     def test_frame_padding_mask_polarity(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         video = random_video()
         mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], "int32")
         padded = keras.ops.convert_to_numpy(
@@ -158,7 +156,7 @@ class VideoPrismBackboneTest(TestCase):
         self.assertEqual(alone.shape, (1, 2, 16, 16))
 
     def test_public_methods_agree_with_graph(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         video = random_video()
         ids, mask = text_inputs()
         out = backbone(
@@ -226,7 +224,7 @@ class VideoPrismBackboneTest(TestCase):
 class VideoPrismBackboneErrorsTest(TestCase):
     def setUp(self):
         super().setUp()
-        self.backbone = VideoPrismBackbone(**TINY)
+        self.backbone = VideoPrismBackbone(**TINY_BACKBONE)
 
     def test_wrong_rank(self):
         with self.assertRaisesRegex(ValueError, "rank 5.*add a batch axis"):
@@ -256,7 +254,7 @@ class VideoPrismBackboneErrorsTest(TestCase):
             self.backbone.get_text_embeddings(ids, mask)
 
     def test_mismatched_masks(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         ids, mask = text_inputs()
         inputs = {
             "pixel_values": random_video(),
@@ -277,9 +275,9 @@ class VideoPrismBackboneErrorsTest(TestCase):
 
     def test_bad_config(self):
         with self.assertRaisesRegex(ValueError, "multiple of `patch_size`"):
-            VideoPrismBackbone(**{**TINY, "image_shape": (18, 16, 3)})
+            VideoPrismBackbone(**{**TINY_BACKBONE, "image_shape": (18, 16, 3)})
         with self.assertRaisesRegex(ValueError, "vocabulary_size"):
-            VideoPrismBackbone(**{**TINY, "num_text_layers": 1})
+            VideoPrismBackbone(**{**TINY_BACKBONE, "num_text_layers": 1})
 
 
 class VideoPrismBackboneSerializationTest(TestCase):
@@ -305,12 +303,14 @@ class VideoPrismBackboneSerializationTest(TestCase):
         )
 
     def test_video_only_round_trip(self):
-        self.assert_round_trip(VideoPrismBackbone(**TINY), random_video())
+        self.assert_round_trip(
+            VideoPrismBackbone(**TINY_BACKBONE), random_video()
+        )
 
     def test_video_text_round_trip(self):
         ids, mask = text_inputs()
         backbone = VideoPrismBackbone(
-            **TINY_TEXT, text_norm_policy="primer_hybrid"
+            **TINY_BACKBONE_TEXT, text_norm_policy="primer_hybrid"
         )
         self.assert_round_trip(
             backbone,
@@ -322,9 +322,10 @@ class VideoPrismBackboneSerializationTest(TestCase):
         )
 
     def test_channels_first(self):
-        last = VideoPrismBackbone(**TINY)
+        last = VideoPrismBackbone(**TINY_BACKBONE)
         first = VideoPrismBackbone(
-            **{**TINY, "image_shape": (3, 16, 16)}, data_format="channels_first"
+            **{**TINY_BACKBONE, "image_shape": (3, 16, 16)},
+            data_format="channels_first",
         )
         first.set_weights(last.get_weights())
         video = random_video(width=20)
@@ -384,7 +385,7 @@ class VideoPrismBackboneSerializationTest(TestCase):
 
 @pytest.mark.parametrize("policy", ["pre", "primer_hybrid"])
 def test_layer_names_follow_attributes(policy):
-    backbone = VideoPrismBackbone(**TINY_TEXT, text_norm_policy=policy)
+    backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT, text_norm_policy=policy)
     for attribute in (
         "patch_embedding",
         "factorized_encoder",

@@ -389,7 +389,9 @@ class RetrieverErrorsTest(TestCase):
             self.task.embed_texts("a cat", batch_size=1.5)
 
     def test_without_preprocessor(self):
-        task = VideoPrismVideoTextRetriever(VideoPrismBackbone(**TINY_VIDEO_TEXT))
+        task = VideoPrismVideoTextRetriever(
+            VideoPrismBackbone(**TINY_VIDEO_TEXT)
+        )
         # Videos must then be `pixel_values` already.
         pixel_values = np.random.rand(2, 2, 16, 16, 3).astype("float32")
         self.assertAllClose(
