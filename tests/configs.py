@@ -27,6 +27,10 @@ TINY_VIDEO_TEXT = dict(
     vocabulary_size=256,
     num_text_layers=1,
 )
+# The backbone tests' variant: 4 frames (their interpolation tests feed 6)
+# and an auxiliary layer; its text tower takes 50 ids.
+TINY_BACKBONE = dict(TINY_VIDEO, num_frames=4, num_auxiliary_layers=1)
+TINY_BACKBONE_TEXT = dict(TINY_BACKBONE, vocabulary_size=50, num_text_layers=1)
 # The video converter for both: 2 frames of 16x16.
 TINY_CONVERTER = dict(num_frames=2, image_size=(16, 16))
 # Prompts the T5-style tokenizer turns back into themselves (canonical:

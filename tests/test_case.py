@@ -62,3 +62,10 @@ class TestCase(keras_hub_test_case.TestCase):
         path = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, path, True)
         return path
+
+    @classmethod
+    def get_class_temp_dir(cls):
+        """A new temporary folder, removed after the tests of the class."""
+        path = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, path, True)
+        return path

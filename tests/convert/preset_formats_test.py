@@ -7,6 +7,9 @@ tokenizer), and the official `.npz` checkpoints (the fixtures the official
 code wrote) served from a local Hugging Face Hub as the google/videoprism-*
 `main` branches hold them. Every cell either works, checked against the
 format's own backbone, or raises the clear error `EXPECTED` names.
+
+`PresetFormatsTest` checks the routing itself: which loader reads each
+format, and `load_preset` for base classes of ours and keras-hub's.
 """
 
 import contextlib
@@ -22,6 +25,12 @@ import numpy as np
 import pytest
 
 from keras_videoprism import cli
+from keras_videoprism.convert import preset_formats
+from keras_videoprism.convert.keras_hub_preset import KerasHubPresetLoader
+from keras_videoprism.convert.preset_loader import VideoPrismPresetLoader
+from keras_videoprism.convert.transformers_checkpoint import (
+    TransformersPresetLoader,
+)
 from keras_videoprism.layers import VideoPrismVideoConverter
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismPreprocessor
@@ -29,11 +38,15 @@ from keras_videoprism.models import VideoPrismTokenizer
 from keras_videoprism.models import VideoPrismVideoClassifier
 from keras_videoprism.models import VideoPrismVideoClassifierPreprocessor
 from keras_videoprism.models import VideoPrismVideoTextRetriever
+from keras_videoprism.models.video_classifier import VideoClassifier
 from keras_videoprism.utils import load_video
 from keras_videoprism.utils import sample_video_path
 from tests.configs import PROMPTS
+from tests.configs import TINY_VIDEO
+from tests.configs import random_pixel_values
 from tests.convert.hub_server import hub_endpoint
 from tests.convert.hub_server import serve
+from tests.test_case import TestCase
 from tests.test_case import official_path
 
 torch = pytest.importorskip("torch")
@@ -378,3 +391,100 @@ def test_matrix(fmt, entry, presets, backbones, tmp_path):
             ("TypeError", "AttributeError", "KeyError")
         )
         assert re.search(expected, error, re.S), f"{fmt} x {entry}: {error}"
+
+
+class PresetFormatsTest(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = cls.get_class_temp_dir()
+        cls.ours = os.path.join(cls.root, "ours")
+        VideoPrismBackbone(**TINY_VIDEO).save_to_preset(cls.ours)
+        cls.keras_hub = os.path.join(cls.root, "keras_hub")
+        keras_hub.models.VideoPrismBackbone(**TINY_VIDEO).save_to_preset(
+            cls.keras_hub
+        )
+        cls.transformers = os.path.join(cls.root, "transformers")
+        config = transformers.VideoPrismVisionConfig(
+            image_size=[16, 16],
+            num_frames=2,
+            tubelet_size=[1, 4, 4],
+            hidden_size=16,
+            num_attention_heads=2,
+            intermediate_size=32,
+            num_spatial_layers=1,
+            num_temporal_layers=1,
+            num_auxiliary_layers=0,
+        )
+        transformers.VideoPrismVisionModel(config).save_pretrained(
+            cls.transformers
+        )
+
+    def test_each_format_gets_its_loader(self):
+        expected = {
+            self.ours: VideoPrismPresetLoader,
+            self.keras_hub: KerasHubPresetLoader,
+            self.transformers: TransformersPresetLoader,
+        }
+        for preset, loader_cls in expected.items():
+            with self.subTest(loader_cls.__name__):
+                loader = preset_formats.get_preset_loader(preset)
+                self.assertIsInstance(loader, loader_cls)
+                # Every loader builds our backbone, of the saved size.
+                self.assertIs(loader.check_backbone_class(), VideoPrismBackbone)
+                config = loader.config["config"]
+                self.assertEqual(config["num_frames"], 2)
+                self.assertEqual(tuple(config["image_shape"]), (16, 16, 3))
+
+    def test_a_preset_of_another_model(self):
+        directory = os.path.join(self.get_temp_dir(), "bert")
+        keras_hub.models.BertBackbone(
+            vocabulary_size=10,
+            num_layers=1,
+            num_heads=1,
+            hidden_dim=2,
+            intermediate_dim=2,
+            max_sequence_length=4,
+        ).save_to_preset(directory)
+        with self.assertRaisesRegex(
+            ValueError, "not a VideoPrism preset.*keras_hub>BertBackbone"
+        ):
+            preset_formats.get_preset_loader(directory)
+
+    def test_backbone_classes(self):
+        # Any base class of ours loads it; another backbone class does not.
+        for cls in (VideoPrismBackbone, keras_hub.models.Backbone):
+            backbone = preset_formats.load_preset(cls, self.ours)
+            self.assertIsInstance(backbone, VideoPrismBackbone)
+        with self.assertRaisesRegex(
+            ValueError, "holds a `VideoPrismBackbone`.*not a `BertBackbone`"
+        ):
+            preset_formats.load_preset(keras_hub.models.BertBackbone, self.ours)
+
+    def test_task_base_class_from_a_converted_preset(self):
+        """The generic task resolves to our subclass, with a new head."""
+        classifier = preset_formats.load_preset(
+            VideoClassifier, self.transformers, num_classes=3
+        )
+        self.assertIsInstance(classifier, VideoPrismVideoClassifier)
+        backbone = preset_formats.load_preset(
+            VideoPrismBackbone, self.transformers
+        )
+        videos = random_pixel_values(2)
+        # The converted weights, the same through the task's backbone.
+        self.assertAllClose(
+            classifier.backbone(videos), backbone(videos), atol=1e-6
+        )
+        self.assertEqual(classifier(videos).shape, (2, 3))
+
+    def test_video_converter_of_every_format(self):
+        for preset in (self.ours, self.keras_hub, self.transformers):
+            converter = preset_formats.load_preset(
+                VideoPrismVideoConverter, preset
+            )
+            self.assertEqual(converter.num_frames, 2)
+            self.assertEqual(tuple(converter.image_size), (16, 16))
+            video = np.zeros((1, 3, 24, 20, 3), "uint8")
+            self.assertEqual(
+                tuple(converter(video).shape), (1, 2, 16, 16, 3)
+            )

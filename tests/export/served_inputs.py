@@ -3,7 +3,7 @@
 import numpy as np
 
 from keras_videoprism.models import VideoPrismBackbone
-from tests.models.video_prism_backbone_test import TINY_TEXT
+from tests.configs import TINY_BACKBONE_TEXT
 
 
 def backbone_and_inputs():
@@ -14,4 +14,4 @@ def backbone_and_inputs():
         "token_ids": rng.integers(0, 50, (2, 8)).astype("int32"),
         "padding_mask": np.array([[1] * 8, [1] * 5 + [0] * 3], "int32"),
     }
-    return VideoPrismBackbone(**TINY_TEXT), inputs
+    return VideoPrismBackbone(**TINY_BACKBONE_TEXT), inputs

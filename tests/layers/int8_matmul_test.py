@@ -220,7 +220,10 @@ def int8_fixture_accuracy(name):
     return cosine, error, agreement
 
 
-@pytest.mark.parametrize("name", ["video_tiny", "lvt_tiny"])
+# CI runs the video fixture; the video-text one (1 min more) is `large`.
+@pytest.mark.parametrize(
+    "name", ["video_tiny", pytest.param("lvt_tiny", marks=pytest.mark.large)]
+)
 def test_int8_on_the_official_fixtures(name):
     keras.config.set_dtype_policy("float32")
     cosine, _, agreement = int8_fixture_accuracy(name)

@@ -6,29 +6,17 @@ import sys
 import keras
 import numpy as np
 import pytest
-from absl.testing import parameterized
 
 from keras_videoprism.convert import from_official_checkpoint
 from keras_videoprism.models import VideoPrismBackbone
+from tests.configs import TINY_BACKBONE
+from tests.configs import TINY_BACKBONE_TEXT
 from tests.configs import TINY_VIDEO
 from tests.configs import TINY_VIDEO_TEXT
 from tests.configs import random_pixel_values
 from tests.test_case import TestCase
 from tests.test_case import load_official
 
-TINY = dict(
-    num_frames=4,
-    patch_size=4,
-    hidden_dim=16,
-    intermediate_dim=32,
-    num_heads=2,
-    num_spatial_layers=1,
-    num_temporal_layers=1,
-    num_auxiliary_layers=1,
-    attention_logit_soft_cap=50.0,
-    image_shape=(16, 16, 3),
-)
-TINY_TEXT = dict(TINY, vocabulary_size=50, num_text_layers=1)
 
 # The official configurations and their parameter counts (specification,
 # section 1); `None` text layers means video-only.
@@ -92,7 +80,7 @@ def text_inputs(batch=2, length=5):
 
 class VideoPrismBackboneTest(TestCase):
     def test_video_only_output_shapes(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         self.assertEqual(backbone(random_video()).shape, (2, 4, 16, 16))
         # Other frame counts and sizes, rectangular frames included.
         video = random_video(frames=6, height=12, width=20)
@@ -100,12 +88,12 @@ class VideoPrismBackboneTest(TestCase):
         self.assertTrue(backbone.name.startswith("video_prism_backbone"))
 
     def test_symbolic_batch_none(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         inputs = keras.Input((4, 16, 16, 3))
         self.assertEqual(tuple(backbone(inputs).shape), (None, 4, 16, 16))
 
     def test_identical_rows_identical_outputs(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         video = np.repeat(random_video(batch=1), 2, axis=0)
         ids, mask = text_inputs()
         ids[1], mask[1] = ids[0], mask[0]
@@ -121,7 +109,7 @@ class VideoPrismBackboneTest(TestCase):
             )
 
     def test_text_padding_is_ignored(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         ids, mask = text_inputs()
         first = keras.ops.convert_to_numpy(
             backbone.get_text_embeddings(ids, mask)
@@ -137,7 +125,7 @@ class VideoPrismBackboneTest(TestCase):
         self.assertGreater(np.abs(third[0] - first[0]).max(), 1e-3)
 
     def test_frame_padding_mask_polarity(self):
-        backbone = VideoPrismBackbone(**TINY)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE)
         video = random_video()
         mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], "int32")
         padded = keras.ops.convert_to_numpy(
@@ -168,7 +156,7 @@ class VideoPrismBackboneTest(TestCase):
         self.assertEqual(alone.shape, (1, 2, 16, 16))
 
     def test_public_methods_agree_with_graph(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         video = random_video()
         ids, mask = text_inputs()
         out = backbone(
@@ -189,6 +177,9 @@ class VideoPrismBackboneTest(TestCase):
             backbone.get_video_features(video).shape, (2, 4, 16, 16)
         )
 
+    # A child process; CI checks the preset definitions' parameter counts
+    # (`video_prism_presets_test.py`).
+    @pytest.mark.large
     def test_official_parameter_counts(self):
         # Built with deferred variables in a child process, so the giants
         # never allocate their weights and leave no global state behind.
@@ -233,7 +224,7 @@ class VideoPrismBackboneTest(TestCase):
 class VideoPrismBackboneErrorsTest(TestCase):
     def setUp(self):
         super().setUp()
-        self.backbone = VideoPrismBackbone(**TINY)
+        self.backbone = VideoPrismBackbone(**TINY_BACKBONE)
 
     def test_wrong_rank(self):
         with self.assertRaisesRegex(ValueError, "rank 5.*add a batch axis"):
@@ -263,7 +254,7 @@ class VideoPrismBackboneErrorsTest(TestCase):
             self.backbone.get_text_embeddings(ids, mask)
 
     def test_mismatched_masks(self):
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         ids, mask = text_inputs()
         inputs = {
             "pixel_values": random_video(),
@@ -308,9 +299,9 @@ class VideoPrismBackboneErrorsTest(TestCase):
 
     def test_bad_config(self):
         with self.assertRaisesRegex(ValueError, "multiple of `patch_size`"):
-            VideoPrismBackbone(**{**TINY, "image_shape": (18, 16, 3)})
+            VideoPrismBackbone(**{**TINY_BACKBONE, "image_shape": (18, 16, 3)})
         with self.assertRaisesRegex(ValueError, "vocabulary_size"):
-            VideoPrismBackbone(**{**TINY, "num_text_layers": 1})
+            VideoPrismBackbone(**{**TINY_BACKBONE, "num_text_layers": 1})
 
 
 class VideoPrismBackboneSerializationTest(TestCase):
@@ -336,12 +327,14 @@ class VideoPrismBackboneSerializationTest(TestCase):
         )
 
     def test_video_only_round_trip(self):
-        self.assert_round_trip(VideoPrismBackbone(**TINY), random_video())
+        self.assert_round_trip(
+            VideoPrismBackbone(**TINY_BACKBONE), random_video()
+        )
 
     def test_video_text_round_trip(self):
         ids, mask = text_inputs()
         backbone = VideoPrismBackbone(
-            **TINY_TEXT, text_norm_policy="primer_hybrid"
+            **TINY_BACKBONE_TEXT, text_norm_policy="primer_hybrid"
         )
         self.assert_round_trip(
             backbone,
@@ -353,9 +346,10 @@ class VideoPrismBackboneSerializationTest(TestCase):
         )
 
     def test_channels_first(self):
-        last = VideoPrismBackbone(**TINY)
+        last = VideoPrismBackbone(**TINY_BACKBONE)
         first = VideoPrismBackbone(
-            **{**TINY, "image_shape": (3, 16, 16)}, data_format="channels_first"
+            **{**TINY_BACKBONE, "image_shape": (3, 16, 16)},
+            data_format="channels_first",
         )
         first.set_weights(last.get_weights())
         video = random_video(width=20)
@@ -369,6 +363,9 @@ class VideoPrismBackboneSerializationTest(TestCase):
         with self.assertRaisesRegex(ValueError, r"\(B, T, C, H, W\)"):
             first(video)
 
+    # Slow (the official fixture in two policies): CI checks mixed
+    # precision through keras-hub's harness and the classifier's training.
+    @pytest.mark.large
     def test_mixed_precision(self):
         # Largest feature error relative to the largest float32 feature
         # (measured on all backends: bfloat16 1.2 to 2.2%, float16 0.2%) and
@@ -412,7 +409,7 @@ class VideoPrismBackboneSerializationTest(TestCase):
 
 @pytest.mark.parametrize("policy", ["pre", "primer_hybrid"])
 def test_layer_names_follow_attributes(policy):
-    backbone = VideoPrismBackbone(**TINY_TEXT, text_norm_policy=policy)
+    backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT, text_norm_policy=policy)
     for attribute in (
         "patch_embedding",
         "factorized_encoder",
@@ -488,10 +485,20 @@ class VideoPrismBackboneQuantizationTest(TestCase):
             "padding_mask": np.ones((2, 5), "int32"),
         }
 
-    @parameterized.named_parameters(
-        ("int8", "int8"), ("float8", "float8"), ("int4", "int4")
-    )
-    def test_quantize_and_round_trips(self, mode):
+    def test_quantize_and_round_trips_float8(self):
+        self.check_quantize_and_round_trips("float8")
+
+    # CI runs the float8 case here and all three modes on the classifier
+    # (`video_prism_video_classifier_test.py`), backbone included.
+    @pytest.mark.large
+    def test_quantize_and_round_trips_int8(self):
+        self.check_quantize_and_round_trips("int8")
+
+    @pytest.mark.large
+    def test_quantize_and_round_trips_int4(self):
+        self.check_quantize_and_round_trips("int4")
+
+    def check_quantize_and_round_trips(self, mode):
         backbone = VideoPrismBackbone(**TINY_VIDEO_TEXT)
         expected = backbone(self.inputs)
         backbone.quantize(mode)
@@ -521,3 +528,13 @@ class VideoPrismBackboneQuantizationTest(TestCase):
         backbone.save(path)
         restored = keras.models.load_model(path)
         self.assertAllClose(restored(self.inputs), outputs, atol=1e-5)
+
+        # Preset: the same quantized weights come back, quantized.
+        preset = os.path.join(self.get_temp_dir(), "preset")
+        backbone.save_to_preset(preset)
+        loaded = VideoPrismBackbone.from_preset(preset)
+        self.assertEqual(
+            loaded.get_layer("patch_embedding").projection.quantization_mode,
+            mode,
+        )
+        self.assertAllClose(loaded(self.inputs), outputs, atol=1e-5)

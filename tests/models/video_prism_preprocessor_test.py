@@ -18,6 +18,8 @@ from keras_videoprism.models.video_prism_preset_saver import save_preset
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from tests.configs import PROMPTS as CANONICAL_PROMPTS
 from tests.configs import TINY_CONVERTER
+from tests.configs import TINY_VIDEO_TEXT
+from tests.configs import random_videos
 from tests.test_case import TestCase
 from tests.test_case import official_path
 
@@ -34,27 +36,6 @@ def tiny_preprocessor(sequence_length=12, num_frames=2, image_size=(16, 16)):
         ),
         sequence_length=sequence_length,
     )
-
-
-def tiny_lvt_backbone():
-    """A random video-text backbone for 16x16 frames and the T5 tokenizer."""
-    return VideoPrismBackbone(
-        num_frames=2,
-        patch_size=4,
-        hidden_dim=16,
-        intermediate_dim=32,
-        num_heads=2,
-        num_spatial_layers=1,
-        num_temporal_layers=1,
-        num_auxiliary_layers=1,
-        vocabulary_size=256,
-        num_text_layers=1,
-        image_shape=(16, 16, 3),
-    )
-
-
-def random_videos(shape, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, shape).astype("uint8")
 
 
 def as_numpy(outputs):
@@ -172,7 +153,8 @@ class VideoPrismPreprocessorTest(TestCase):
 
     def save_preset(self):
         preset = self.get_temp_dir()
-        save_preset(preset, [tiny_lvt_backbone(), self.preprocessor])
+        backbone = VideoPrismBackbone(**TINY_VIDEO_TEXT)
+        save_preset(preset, [backbone, self.preprocessor])
         return preset
 
     def test_preset_round_trip(self):
@@ -194,7 +176,7 @@ class VideoPrismPreprocessorTest(TestCase):
 
     def test_preset_without_tokenizer_raises(self):
         preset = self.get_temp_dir()
-        tiny_lvt_backbone().save_to_preset(preset)
+        VideoPrismBackbone(**TINY_VIDEO_TEXT).save_to_preset(preset)
         with self.assertRaisesRegex(ValueError, "tokenizer.json.*save_to"):
             VideoPrismPreprocessor.from_preset(preset)
 

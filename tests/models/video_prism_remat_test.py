@@ -6,11 +6,13 @@ import pytest
 
 from keras_videoprism.models import VideoPrismBackbone
 from keras_videoprism.models import VideoPrismVideoClassifier
-from tests.models.video_prism_backbone_test import TINY
+from tests.configs import TINY_BACKBONE
 from tests.test_case import TestCase
 
 # Two layers per stack, so that blocks follow blocks.
-CONFIG = dict(TINY, patch_size=8, num_spatial_layers=2, num_temporal_layers=2)
+CONFIG = dict(
+    TINY_BACKBONE, patch_size=8, num_spatial_layers=2, num_temporal_layers=2
+)
 
 
 def _classifier(rematerialize):

@@ -2,6 +2,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_videoprism.convert.official_checkpoint import (
@@ -143,6 +144,9 @@ class VideoPrismVideoClassifierTest(TestCase):
 
         self.train_direction(fit)
 
+    # The same training as from arrays; CI fits from a `tf.data.Dataset`
+    # in keras-hub's `run_task_test`.
+    @pytest.mark.large
     def test_learns_motion_direction_from_dataset(self):
         def fit(classifier, videos, labels):
             dataset = tf.data.Dataset.from_tensor_slices((videos, labels))
@@ -430,3 +434,16 @@ class VideoPrismVideoClassifierQuantizationTest(TestCase):
             classifier.save(path)
             restored = keras.models.load_model(path)
             self.assertAllClose(restored(videos), outputs, atol=1e-5)
+
+            # Preset: backbone and head come back quantized, same logits.
+            preset = os.path.join(self.get_temp_dir(), "preset")
+            classifier.save_to_preset(preset)
+            loaded = VideoPrismVideoClassifier.from_preset(preset)
+            self.assertEqual(loaded.output_dense.quantization_mode, mode)
+            self.assertEqual(
+                loaded.backbone.get_layer(
+                    "patch_embedding"
+                ).projection.quantization_mode,
+                mode,
+            )
+            self.assertAllClose(loaded(videos), outputs, atol=1e-5)

@@ -26,13 +26,13 @@ from keras_videoprism.models.video_prism_video_text_retriever import (
 from keras_videoprism.models.video_text_retriever import VideoTextRetriever
 from keras_videoprism.utils.video_io import sample_video_path
 from tests.models.video_prism_preprocessor_test import T5STYLE_MODEL
-from tests.models.video_prism_preprocessor_test import random_videos
-from tests.models.video_prism_preprocessor_test import tiny_lvt_backbone
 from tests.models.video_prism_preprocessor_test import tiny_preprocessor
 from tests.configs import PROMPTS
 from tests.configs import TINY_CONVERTER
+from tests.configs import TINY_VIDEO
 from tests.configs import TINY_VIDEO_TEXT
 from tests.configs import random_pixel_values
+from tests.configs import random_videos
 from tests.test_case import FIXTURE_ATOL
 from tests.test_case import TestCase
 from tests.test_case import load_official
@@ -162,7 +162,7 @@ class OfficialParityTest(TestCase):
 class ContrastiveTrainingTest(TestCase):
     def make_task(self, **kwargs):
         return VideoPrismVideoTextRetriever(
-            tiny_lvt_backbone(), tiny_preprocessor(), **kwargs
+            VideoPrismBackbone(**TINY_VIDEO_TEXT), tiny_preprocessor(), **kwargs
         )
 
     def recall_at_1(self, task):
@@ -252,7 +252,7 @@ class RetrieverTest(TestCase):
         super().setUpClass()
         keras.utils.set_random_seed(1337)
         cls.task = VideoPrismVideoTextRetriever(
-            tiny_lvt_backbone(), tiny_preprocessor()
+            VideoPrismBackbone(**TINY_VIDEO_TEXT), tiny_preprocessor()
         )
 
     def test_embedding_shapes_and_norms(self):
@@ -303,7 +303,7 @@ class RetrieverTest(TestCase):
 
     def test_preset_round_trip(self):
         task = VideoPrismVideoTextRetriever(
-            tiny_lvt_backbone(), tiny_preprocessor()
+            VideoPrismBackbone(**TINY_VIDEO_TEXT), tiny_preprocessor()
         )
         preset = self.get_temp_dir()
         task.logits.log_scale.assign(3.0)
@@ -321,7 +321,7 @@ class RetrieverTest(TestCase):
 
     def test_config_round_trip(self):
         task = VideoPrismVideoTextRetriever(
-            tiny_lvt_backbone(),
+            VideoPrismBackbone(**TINY_VIDEO_TEXT),
             tiny_preprocessor(),
             initial_temperature=0.07,
             initial_logit_bias=-3.0,
@@ -336,7 +336,7 @@ class RetrieverErrorsTest(TestCase):
     def setUp(self):
         super().setUp()
         self.task = VideoPrismVideoTextRetriever(
-            tiny_lvt_backbone(), tiny_preprocessor()
+            VideoPrismBackbone(**TINY_VIDEO_TEXT), tiny_preprocessor()
         )
         self.video = random_videos((2, 16, 16, 3))
 
@@ -389,7 +389,9 @@ class RetrieverErrorsTest(TestCase):
             self.task.embed_texts("a cat", batch_size=1.5)
 
     def test_without_preprocessor(self):
-        task = VideoPrismVideoTextRetriever(tiny_lvt_backbone())
+        task = VideoPrismVideoTextRetriever(
+            VideoPrismBackbone(**TINY_VIDEO_TEXT)
+        )
         # Videos must then be `pixel_values` already.
         pixel_values = np.random.rand(2, 2, 16, 16, 3).astype("float32")
         self.assertAllClose(
@@ -403,17 +405,7 @@ class RetrieverErrorsTest(TestCase):
             task.embed_videos(sample_video_path())
 
     def test_video_only_backbone(self):
-        backbone = VideoPrismBackbone(
-            num_frames=2,
-            patch_size=4,
-            hidden_dim=16,
-            intermediate_dim=32,
-            num_heads=2,
-            num_spatial_layers=1,
-            num_temporal_layers=1,
-            num_auxiliary_layers=0,
-            image_shape=(16, 16, 3),
-        )
+        backbone = VideoPrismBackbone(**TINY_VIDEO)
         with self.assertRaisesRegex(ValueError, "num_text_layers > 0"):
             VideoPrismVideoTextRetriever(backbone)
 
@@ -423,7 +415,7 @@ class RetrieverErrorsTest(TestCase):
 
     def test_preset_without_tokenizer(self):
         preset = self.get_temp_dir()
-        tiny_lvt_backbone().save_to_preset(preset)
+        VideoPrismBackbone(**TINY_VIDEO_TEXT).save_to_preset(preset)
         with self.assertRaisesRegex(ValueError, "tokenizer.*save_to_preset"):
             VideoPrismVideoTextRetriever.from_preset(preset)
 

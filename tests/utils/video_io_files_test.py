@@ -43,7 +43,7 @@ class VideoFilesTest(TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp_dir = tempfile.mkdtemp()
+        cls.tmp_dir = cls.get_class_temp_dir()
         path, ffmpeg = cls.path, video_files.ffmpeg
         mp4 = path("clip.mp4")
         video_files.encode(mp4, NUM_FRAMES)
@@ -80,11 +80,6 @@ class VideoFilesTest(TestCase):
             path("vfr.webm"), NUM_FRAMES, codec="libvpx-vp9", pts=vfr_pts,
             options={"b": "1M"},
         )
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp_dir, ignore_errors=True)
-        super().tearDownClass()
 
     @classmethod
     def path(cls, name):
@@ -317,14 +312,9 @@ class NonsenseArgumentsTest(TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp_dir = tempfile.mkdtemp()
+        cls.tmp_dir = cls.get_class_temp_dir()
         cls.clip = os.path.join(cls.tmp_dir, "clip.mp4")
         video_files.encode(cls.clip, 25)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp_dir, ignore_errors=True)
-        super().tearDownClass()
 
     def test_errors(self):
         cases = [

@@ -2,9 +2,7 @@
 
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
 import unittest.mock
 
 import av
@@ -86,7 +84,7 @@ class VideoFixtures(TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp_dir = tempfile.mkdtemp()
+        cls.tmp_dir = cls.get_class_temp_dir()
         frames = [draw_frame(i) for i in range(NUM_FRAMES)]
         h264 = {"g": "10", "crf": "18"}
         cls.clips = {
@@ -100,11 +98,6 @@ class VideoFixtures(TestCase):
             encode(cls.path(name), codec, frames, RATE, options)
         long_frames = [draw_long_frame(i) for i in range(LONG_NUM_FRAMES)]
         encode(cls.path("long.mp4"), "libx264", long_frames, LONG_RATE, h264)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp_dir, ignore_errors=True)
-        super().tearDownClass()
 
     @classmethod
     def path(cls, name):
