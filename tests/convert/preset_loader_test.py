@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_videoprism.convert import preset_loader
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
+from keras_videoprism.models.video_prism_preset_saver import save_preset
 from keras_videoprism.models.video_prism_tokenizer import VideoPrismTokenizer
 from keras_videoprism.models.video_prism_video_converter import (
     VideoPrismVideoConverter,
@@ -54,9 +55,9 @@ class VideoConverterConfigTest(TestCase):
 
 
 class VideoPrismPresetLoaderTest(TestCase):
-    def _loader(self, backbone):
-        preset = self.get_temp_dir()
-        backbone.save_to_preset(preset)
+    def _loader(self, backbone, *others):
+        preset = os.path.join(self.get_temp_dir(), "preset")
+        save_preset(preset, [backbone, *others])
         config = preset_loader.read_preset_config(preset)
         return preset, preset_loader.VideoPrismPresetLoader(preset, config)
 
@@ -82,16 +83,19 @@ class VideoPrismPresetLoaderTest(TestCase):
         )
 
     def test_video_converter_saved_or_from_the_backbone(self):
-        preset, loader = self._loader(VideoPrismBackbone(**TINY_VIDEO))
+        _, loader = self._loader(VideoPrismBackbone(**TINY_VIDEO))
         # A backbone-only preset: the backbone's frame count and size.
         converter = loader.load_video_converter(VideoPrismVideoConverter)
         self.assertEqual(converter.num_frames, 2)
         self.assertEqual(tuple(converter.image_size), (16, 16))
         self.assertFalse(converter.crop_to_aspect_ratio)
         # A saved converter is loaded as saved.
-        VideoPrismVideoConverter(
-            num_frames=2, image_size=(16, 16), crop_to_aspect_ratio=True
-        ).save_to_preset(preset)
+        _, loader = self._loader(
+            VideoPrismBackbone(**TINY_VIDEO),
+            VideoPrismVideoConverter(
+                num_frames=2, image_size=(16, 16), crop_to_aspect_ratio=True
+            ),
+        )
         converter = loader.load_video_converter(VideoPrismVideoConverter)
         self.assertTrue(converter.crop_to_aspect_ratio)
         video = np.zeros((1, 2, 16, 16, 3), "uint8")
