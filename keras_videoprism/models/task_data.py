@@ -105,7 +105,11 @@ def check_not_empty(x, y=None):
     """
     if is_dataset(x):
         if tf is not None and isinstance(x, tf.data.Dataset):
-            empty = int(x.cardinality()) == 0
+            cardinality = int(x.cardinality())
+            if cardinality == tf.data.UNKNOWN_CARDINALITY:
+                # After `filter()`: read one element to know.
+                cardinality = len(list(x.take(1)))
+            empty = cardinality == 0
         else:
             try:
                 empty = len(x) == 0
