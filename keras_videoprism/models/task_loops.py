@@ -10,6 +10,8 @@ non-finite loss. On JAX, a loop that raises all the same leaves the
 variables as they were before the failing step (`JaxStateGuardMixin`).
 """
 
+import contextlib
+
 import keras
 
 from keras_videoprism.models import task_data
@@ -51,8 +53,12 @@ class TaskLoopsMixin(JaxStateGuardMixin):
         """Validates inputs as given to `fit()`/`predict()` (raw)."""
         raise NotImplementedError
 
-    def check_model_inputs(self, x):
-        """Validates a preprocessed batch of model inputs."""
+    def check_model_inputs(self, x, check_values=True):
+        """Validates a preprocessed batch of model inputs.
+
+        `check_values=False` skips reading the pixel values (the arrays
+        they came from were checked up front).
+        """
         raise NotImplementedError
 
     def check_labels(self, y):
@@ -66,10 +72,20 @@ class TaskLoopsMixin(JaxStateGuardMixin):
         if y is not None and task_data.is_array_data(y):
             self.check_labels(y)
 
+    @contextlib.contextmanager
+    def _values_checked_up_front(self, checked):
+        """Batches of arrays checked up front skip the value scan."""
+        self._batch_values_checked = checked
+        try:
+            yield
+        finally:
+            self._batch_values_checked = False
+
     def preprocess_samples(self, x, y=None, sample_weight=None):
         data = super().preprocess_samples(x, y, sample_weight)
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        self.check_model_inputs(inputs)
+        checked = getattr(self, "_batch_values_checked", False)
+        self.check_model_inputs(inputs, check_values=not checked)
         self.check_labels(labels)
         return data
 
@@ -87,12 +103,17 @@ class TaskLoopsMixin(JaxStateGuardMixin):
         **kwargs,
     ):
         self._check_up_front(x, y)
+        checked = task_data.is_array_data(x)
         if validation_data is not None:
             val_x, val_y, _ = keras.utils.unpack_x_y_sample_weight(
                 validation_data
             )
             self._check_up_front(val_x, val_y)
+            checked = checked and task_data.is_array_data(val_x)
         callbacks = _with_stop_on_non_finite_loss(callbacks)
+        # Pixel values are scanned once: up front for arrays (unscaled
+        # videos go through the preprocessor, whose output is in range),
+        # batch by batch for datasets.
         if shuffle and task_data.is_array_data(x):
             data = (x, y, sample_weight)
             if validation_split and validation_data is None:
@@ -105,7 +126,7 @@ class TaskLoopsMixin(JaxStateGuardMixin):
             x = task_data.batched_dataset(*data, batch_size=batch_size)
             y = sample_weight = batch_size = None
             validation_split, shuffle = 0.0, False
-        with self.keeping_jax_state():
+        with self.keeping_jax_state(), self._values_checked_up_front(checked):
             return super().fit(
                 x=x,
                 y=y,
@@ -122,10 +143,12 @@ class TaskLoopsMixin(JaxStateGuardMixin):
     def evaluate(self, x=None, y=None, **kwargs):
         if not kwargs.get("_use_cached_eval_dataset", False):
             self._check_up_front(x, y)
-        with self.keeping_jax_state():
+        checked = task_data.is_array_data(x)
+        with self.keeping_jax_state(), self._values_checked_up_front(checked):
             return super().evaluate(x=x, y=y, **kwargs)
 
     def predict(self, x=None, **kwargs):
         self._check_up_front(x)
-        with self.keeping_jax_state():
+        checked = task_data.is_array_data(x)
+        with self.keeping_jax_state(), self._values_checked_up_front(checked):
             return super().predict(x=x, **kwargs)

@@ -168,12 +168,14 @@ class VideoClassifier(
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     # --- Input handling shared by `__call__` and `call` -------------------
-    def standardize_inputs(self, inputs, check=True):
+    def standardize_inputs(self, inputs, check=True, check_values=True):
         """Completes and validates the inputs (see `video_prism_inputs`).
 
         Args:
             inputs: a video batch or a dict of the classifier's inputs.
             check: bool. Whether to validate them. Defaults to `True`.
+            check_values: bool. Whether the checks read pixel values.
+                Defaults to `True`.
 
         Returns:
             The dict of every input, `frame_padding_mask` `None` if absent.
@@ -185,6 +187,7 @@ class VideoClassifier(
             channels=self.backbone.num_channels,
             data_format=self.backbone.data_format,
             check=check,
+            check_values=check_values,
         )
 
     def __call__(self, inputs, *args, **kwargs):
@@ -211,8 +214,8 @@ class VideoClassifier(
         else:
             inputs_lib.check_videos(x, name="x")
 
-    def check_model_inputs(self, x):
-        self.standardize_inputs(x)
+    def check_model_inputs(self, x, check_values=True):
+        self.standardize_inputs(x, check_values=check_values)
 
     def check_labels(self, y):
         video_labels.check_labels(y, self.loss, self.num_classes)

@@ -24,6 +24,8 @@ INTEGER_PIXEL_RANGES = {"uint8": 255, "uint16": 65535}
 # How far outside [0, 1] float pixels may stray (rounding of resized
 # frames) before they are taken for a mistake.
 RANGE_TOLERANCE = 0.05
+# Elements per chunk of a NumPy range scan (1 MiB of float32).
+_CHUNK = 2**18
 
 
 def pixel_range(dtype, name="pixel_values"):
@@ -137,7 +139,7 @@ def value_range(x):
     if _is_symbolic(x) or 0 in tuple(x.shape):
         return None
     if isinstance(x, np.ndarray):
-        return float(np.min(x)), float(np.max(x))
+        return _numpy_range(x)
     if type(x).__module__.startswith("tensorflow"):
         import tensorflow as tf
 
@@ -147,6 +149,17 @@ def value_range(x):
         float(ops.convert_to_numpy(ops.min(x))),
         float(ops.convert_to_numpy(ops.max(x))),
     )
+
+
+def _numpy_range(x):
+    """`(min, max)` in one pass over memory: chunks that stay in cache."""
+    flat = x.reshape(-1)
+    lows, highs = [], []
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start : start + _CHUNK]
+        lows.append(chunk.min())
+        highs.append(chunk.max())
+    return float(np.min(lows)), float(np.max(highs))
 
 
 def check_pixel_range(pixels, name="pixel_values"):

@@ -138,6 +138,7 @@ def standardize_inputs(
     channels,
     data_format,
     check=True,
+    check_values=True,
 ):
     """Returns the complete input dict of a VideoPrism model, validated.
 
@@ -152,6 +153,9 @@ def standardize_inputs(
             step an error would cost the model its variables, so inputs are
             checked before the step (in `__call__`, `fit()`, `predict()`,
             ...). Defaults to `True`.
+        check_values: bool. Whether `check` also reads the pixel values
+            (NaN, range); `False` when they were checked already. Defaults
+            to `True`.
 
     Returns:
         A dict with every input key of the model; an absent
@@ -196,7 +200,7 @@ def standardize_inputs(
         return inputs
     video = inputs[PIXEL_VALUES]
     check_pixel_values(video, patch_size, channels, data_format)
-    if hasattr(video, "dtype"):
+    if check_values and hasattr(video, "dtype"):
         video_pixels.check_pixel_range(video)
     check_frame_padding_mask(inputs[FRAME_PADDING_MASK], video)
     if has_text:

@@ -199,7 +199,7 @@ class VideoTextRetriever(
         self.initial_logit_bias = initial_logit_bias
 
     # --- Inputs: checked in `__call__`, completed in `call` ---------------
-    def _model_inputs(self, inputs, check=True):
+    def _model_inputs(self, inputs, check=True, check_values=True):
         backbone = self.backbone
         inputs = inputs_lib.standardize_inputs(
             inputs,
@@ -208,6 +208,7 @@ class VideoTextRetriever(
             channels=backbone.num_channels,
             data_format=backbone.data_format,
             check=check,
+            check_values=check_values,
         )
         inputs = inputs_lib.rescale_pixels(inputs)
         if inputs[inputs_lib.FRAME_PADDING_MASK] is None:
@@ -236,8 +237,8 @@ class VideoTextRetriever(
         elif inputs_lib.PIXEL_VALUES in x:
             self.check_model_inputs(x)
 
-    def check_model_inputs(self, x):
-        self._model_inputs(x)
+    def check_model_inputs(self, x, check_values=True):
+        self._model_inputs(x, check_values=check_values)
 
     def check_labels(self, y):
         if y is None:
