@@ -15,10 +15,12 @@ import contextlib
 import keras
 
 from keras_videoprism.models import task_data
+from keras_videoprism.models import video_pixels
 from keras_videoprism.models.jax_state_guard import JaxStateGuardMixin
 from keras_videoprism.models.stop_on_non_finite_loss import (
     StopOnNonFiniteLoss,
 )
+from keras_videoprism.models.video_prism_inputs import PIXEL_VALUES
 
 
 def _with_stop_on_non_finite_loss(callbacks):
@@ -29,6 +31,17 @@ def _with_stop_on_non_finite_loss(callbacks):
     if not any(isinstance(callback, stoppers) for callback in callbacks):
         callbacks.append(StopOnNonFiniteLoss())
     return callbacks
+
+
+def _rescale_uint16_pixels(inputs):
+    """Batches of NumPy `uint16` pixels, rescaled (PyTorch has no uint16)."""
+    if isinstance(inputs, dict):
+        video = inputs.get(PIXEL_VALUES)
+        rescaled = video_pixels.rescale_uint16_array(video)
+        if rescaled is video:
+            return inputs
+        return {**inputs, PIXEL_VALUES: rescaled}
+    return video_pixels.rescale_uint16_array(inputs)
 
 
 class TaskLoopsMixin(JaxStateGuardMixin):
@@ -83,11 +96,14 @@ class TaskLoopsMixin(JaxStateGuardMixin):
 
     def preprocess_samples(self, x, y=None, sample_weight=None):
         data = super().preprocess_samples(x, y, sample_weight)
-        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        inputs, labels, weights = keras.utils.unpack_x_y_sample_weight(data)
         checked = getattr(self, "_batch_values_checked", False)
         self.check_model_inputs(inputs, check_values=not checked)
         self.check_labels(labels)
-        return data
+        rescaled = _rescale_uint16_pixels(inputs)
+        if rescaled is inputs:
+            return data
+        return keras.utils.pack_x_y_sample_weight(rescaled, labels, weights)
 
     def fit(
         self,

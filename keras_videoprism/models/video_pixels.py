@@ -101,6 +101,30 @@ def to_unit_range(pixels, dtype="float32", name="pixel_values"):
     return pixels / scale
 
 
+def rescale_uint16_array(pixels):
+    """Rescales a NumPy `uint16` array to float32 `[0, 1]`; else unchanged.
+
+    PyTorch has no `uint16` tensors (Keras converts them to `int32`, which
+    has no pixel range), so `uint16` pixels are rescaled before they become
+    backend tensors.
+
+    Args:
+        pixels: anything; only NumPy `uint16` arrays are changed.
+
+    Returns:
+        The pixels, float32 in `[0, 1]` if they were a `uint16` array.
+
+    Example:
+
+    ```python
+    rescale_uint16_array(np.array([65535], "uint16"))  # [1.0]
+    ```
+    """
+    if isinstance(pixels, np.ndarray) and pixels.dtype == np.uint16:
+        return to_unit_range(pixels)
+    return pixels
+
+
 def _is_symbolic(x):
     """Whether `x` has no values yet (traced, symbolic or on `meta`)."""
     if isinstance(x, keras.KerasTensor):

@@ -181,6 +181,9 @@ class VideoPrismVideoConverter(
         return self._convert(inputs)
 
     def _convert(self, videos):
+        # PyTorch has no uint16 tensors (Keras would make them int32):
+        # such pixels are rescaled while still NumPy.
+        videos = video_pixels.rescale_uint16_array(videos)
         videos = ops.convert_to_tensor(videos)
         shape = _check_video_shape(videos.shape)
         video_pixels.check_pixel_range(videos, "videos")

@@ -110,6 +110,10 @@ class TaskLoopsTest(TestCase):
         expected = classifier.predict(pixels.astype("float32") / 255, verbose=0)
         self.assertAllClose(classifier.predict(pixels, verbose=0), expected)
         self.assertAllClose(classifier(pixels), expected, atol=1e-5)
+        wide = pixels.astype("uint16") * np.uint16(257)  # v / 255 = 257v / 65535
+        self.assertAllClose(
+            classifier.predict(wide, verbose=0), expected, atol=1e-5
+        )
 
     def test_non_finite_loss_stops_training(self):
         classifier = self.classifier()
