@@ -8,8 +8,9 @@ import keras_hub
 from keras_videoprism.layers.video_prism_attention_pooler import (
     VideoPrismAttentionPooler,
 )
+from keras_videoprism.models import video_labels
 from keras_videoprism.models import video_prism_inputs as inputs_lib
-from keras_videoprism.models.video_prism_inputs import static_shape
+from keras_videoprism.models.task_loops import TaskLoopsMixin
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
 )
@@ -22,7 +23,9 @@ DEFAULT_LEARNING_RATE = 5e-5
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
+class VideoClassifier(
+    TaskLoopsMixin, VideoPrismPresetMixin, keras_hub.models.Task
+):
     """Base class for all video classification tasks.
 
     `VideoClassifier` tasks wrap a video backbone and a preprocessor to
@@ -40,11 +43,21 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
     as `VideoPrismBackbone` does. With a video-text backbone the head reads
     the features of its video tower, and the text tower is unused.
 
+    Videos are RGB: `uint8` (divided by 255) or `uint16` (divided by
+    65535) pixels, or floats in `[0, 1]`; floats clearly outside `[0, 1]`,
+    NaN and infinite values raise a `ValueError`, other integer dtypes a
+    `TypeError` (see `video_pixels`).
+
     To fine-tune with `fit()`, pass `(x, y)` where `x` is a batch of videos
     and `y` holds integer class ids in `[0, num_classes)` of shape `(B,)`,
     or, for `activation="sigmoid"`, multi-hot vectors of shape
-    `(B, num_classes)`. Labels of another shape raise a `ValueError` at the
-    first step instead of broadcasting silently.
+    `(B, num_classes)` in `[0, 1]`. Labels of another shape, out of range or
+    fractional raise a `ValueError` before training starts (arrays) or
+    before the step they belong to (datasets), never silently. Array inputs
+    are shuffled every epoch unless `shuffle=False`, with a seed from
+    `keras.utils.set_random_seed`; training stops with a
+    `NonFiniteLossError` at the first NaN or infinite loss. On JAX, a
+    `fit()` or `predict()` that fails keeps the model's weights.
 
     Calling `from_preset()` on this base class returns the model-specific
     subclass that matches the backbone saved in the preset.
@@ -155,29 +168,57 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
     # --- Input handling shared by `__call__` and `call` -------------------
-    def standardize_inputs(self, inputs):
-        """Completes and validates the inputs (see `video_prism_inputs`)."""
+    def standardize_inputs(self, inputs, check=True, check_values=True):
+        """Completes and validates the inputs (see `video_prism_inputs`).
+
+        Args:
+            inputs: a video batch or a dict of the classifier's inputs.
+            check: bool. Whether to validate them. Defaults to `True`.
+            check_values: bool. Whether the checks read pixel values.
+                Defaults to `True`.
+
+        Returns:
+            The dict of every input, `frame_padding_mask` `None` if absent.
+        """
         return inputs_lib.standardize_inputs(
             inputs,
             has_text=False,
             patch_size=self.backbone.patch_size,
             channels=self.backbone.num_channels,
             data_format=self.backbone.data_format,
+            check=check,
+            check_values=check_values,
         )
 
     def __call__(self, inputs, *args, **kwargs):
-        return super().__call__(
-            self.standardize_inputs(inputs), *args, **kwargs
-        )
+        inputs = inputs_lib.rescale_pixels(self.standardize_inputs(inputs))
+        return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs, *args, **kwargs):
-        # JAX's `predict`/`fit` reach `call` through `stateless_call`.
-        return super().call(self.standardize_inputs(inputs), *args, **kwargs)
+        # JAX's `predict`/`fit` reach `call` through `stateless_call`, inside
+        # the step: inputs were checked before it, and nothing may raise.
+        inputs = self.standardize_inputs(inputs, check=False)
+        inputs = inputs_lib.rescale_pixels(inputs)
+        return super().call(inputs, *args, **kwargs)
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         # A bare video, or a dict without `frame_padding_mask`, as `call`.
-        inputs = inputs_lib.input_specs(self.standardize_inputs(inputs))
+        inputs = self.standardize_inputs(inputs, check=False)
+        inputs = inputs_lib.input_specs(inputs_lib.rescale_pixels(inputs))
         return super().compute_output_spec(inputs, *args, **kwargs)
+
+    # --- Checks of `TaskLoopsMixin`, before any step runs -----------------
+    def check_inputs(self, x):
+        if self.preprocessor is None or isinstance(x, dict):
+            self.check_model_inputs(x)
+        else:
+            inputs_lib.check_videos(x, name="x")
+
+    def check_model_inputs(self, x, check_values=True):
+        self.standardize_inputs(x, check_values=check_values)
+
+    def check_labels(self, y):
+        video_labels.check_labels(y, self.loss, self.num_classes)
 
     def get_global_embeddings(self, pixel_values, frame_padding_mask=None):
         """The pooled video embedding the dense layer classifies.
@@ -306,61 +347,6 @@ class VideoClassifier(VideoPrismPresetMixin, keras_hub.models.Task):
                 )
             )
         return metrics
-
-    # Labels reach `compute_metrics` first (when Keras builds the metrics),
-    # then `compute_loss` in every train and test step, on every backend.
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
-        check_labels(y, self.loss, self.num_classes)
-        return super().compute_loss(
-            x=x,
-            y=y,
-            y_pred=y_pred,
-            sample_weight=sample_weight,
-            training=training,
-        )
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        check_labels(y, self.loss, self.num_classes)
-        return super().compute_metrics(x, y, y_pred, sample_weight)
-
-
-def check_labels(y, loss, num_classes):
-    """Raises a `ValueError` when labels `y` cannot be what `loss` reads.
-
-    `SparseCategoricalCrossentropy` reads class ids `(B,)`, one-hot labels
-    would be misread; `BinaryCrossentropy` reads multi-hot labels
-    `(B, num_classes)`, class ids `(B,)` would be broadcast silently.
-    Other losses are not checked.
-    """
-    shape = static_shape(y)
-    if not shape:
-        return
-    if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
-        if len(shape) == 1 or (len(shape) == 2 and shape[1] in (1, None)):
-            return
-        raise ValueError(
-            "`SparseCategoricalCrossentropy` (the loss of `activation=None` "
-            "and `'softmax'`) takes integer class ids of shape "
-            f"`(batch_size,)`. Received labels of shape {shape}. Pass "
-            "one-hot labels through `np.argmax(labels, axis=-1)`, or "
-            "compile with `loss=keras.losses.CategoricalCrossentropy(...)` "
-            "and matching metrics."
-        )
-    if not isinstance(loss, keras.losses.BinaryCrossentropy):
-        return
-    if len(shape) == 2 and shape[1] in (num_classes, None):
-        return
-    if len(shape) == 1 and num_classes == 1:
-        return
-    raise ValueError(
-        "`BinaryCrossentropy` (the loss of `activation='sigmoid'`, "
-        "multi-label) takes multi-hot labels of shape `(batch_size, "
-        f"{num_classes})`. Received labels of shape {shape}. Convert class "
-        f"ids with `keras.utils.to_categorical(labels, {num_classes})`, or "
-        "use `activation='softmax'` for one class per video."
-    )
 
 
 def _serialize_policy(policy):

@@ -19,14 +19,18 @@ from keras_videoprism.layers.video_prism_text_encoder import (
 from keras_videoprism.layers.video_prism_transformer import (
     VideoPrismTransformerStack,
 )
+from keras_videoprism.models import task_data
 from keras_videoprism.models import video_prism_inputs as inputs_lib
+from keras_videoprism.models.jax_state_guard import JaxStateGuardMixin
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
 )
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
+class VideoPrismBackbone(
+    JaxStateGuardMixin, VideoPrismPresetMixin, keras_hub.models.Backbone
+):
     """VideoPrism video encoder, alone or with its text tower (LvT).
 
     The video encoder is the factorized ViViT of the official model: frames
@@ -43,7 +47,11 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
     the input exactly as the official model resizes them.
 
     Inputs: `pixel_values` `(B, T, H, W, 3)` RGB in `[0, 1]` (no mean/std
-    normalisation; `(B, T, 3, H, W)` with `data_format="channels_first"`);
+    normalisation; `(B, T, 3, H, W)` with `data_format="channels_first"`).
+    `uint8` and `uint16` pixels are rescaled by their dtype's range (255,
+    65535); other integer dtypes raise a `TypeError`, and float pixels
+    clearly outside `[0, 1]` (e.g. `[0, 255]`) or non-finite raise a
+    `ValueError` in eager calls and before `predict()`/`fit()` start;
     optional `frame_padding_mask` `(B, T)`, 1 = real frame, so clips of
     different lengths can share a batch (padded frames are masked in the
     encoder as in the official `frame_paddings`); for the video-text model
@@ -315,35 +323,73 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         return self.num_text_layers > 0
 
     # --- Input handling shared by `__call__` and `call` -------------------
-    def standardize_inputs(self, inputs):
-        """Completes and validates model inputs (see `video_prism_inputs`)."""
+    def standardize_inputs(self, inputs, check=True):
+        """Completes and validates model inputs (see `video_prism_inputs`).
+
+        Args:
+            inputs: a video batch or a dict of the backbone's inputs.
+            check: bool. Whether to validate them. Defaults to `True`.
+
+        Returns:
+            The dict of every input, `frame_padding_mask` `None` if absent.
+        """
         inputs = inputs_lib.standardize_inputs(
             inputs,
             has_text=self.has_text_encoder,
             patch_size=self.patch_size,
             channels=self.num_channels,
             data_format=self.data_format,
+            check=check,
         )
-        if self.has_text_encoder:
+        if check and self.has_text_encoder:
             inputs_lib.check_token_ids(
                 inputs[inputs_lib.TOKEN_IDS], self.vocabulary_size
             )
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
-        inputs = inputs_lib.fill_symbolic_frame_mask(
-            self.standardize_inputs(inputs)
-        )
+        inputs = inputs_lib.rescale_pixels(self.standardize_inputs(inputs))
+        inputs = inputs_lib.fill_symbolic_frame_mask(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs, *args, **kwargs):
-        # JAX's `predict`/`fit` reach `call` through `stateless_call`.
-        return super().call(self.standardize_inputs(inputs), *args, **kwargs)
+        # JAX's `predict`/`fit` reach `call` through `stateless_call`, inside
+        # the step: inputs were checked before it, and nothing may raise.
+        inputs = self.standardize_inputs(inputs, check=False)
+        return super().call(inputs_lib.rescale_pixels(inputs), *args, **kwargs)
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         # A bare video, or a dict without `frame_padding_mask`, as `call`.
-        inputs = inputs_lib.input_specs(self.standardize_inputs(inputs))
+        inputs = self.standardize_inputs(inputs, check=False)
+        inputs = inputs_lib.input_specs(inputs_lib.rescale_pixels(inputs))
         return super().compute_output_spec(inputs, *args, **kwargs)
+
+    # --- Keras loops: inputs checked before the first step ----------------
+    def _check_loop_inputs(self, x):
+        task_data.check_not_empty(x)
+        if not task_data.is_array_data(x):
+            return x
+        if not isinstance(x, dict) and not hasattr(x, "shape"):
+            return x
+        inputs = inputs_lib.rescale_pixels(self.standardize_inputs(x))
+        if not isinstance(x, dict):
+            return inputs[inputs_lib.PIXEL_VALUES]
+        return {**x, inputs_lib.PIXEL_VALUES: inputs[inputs_lib.PIXEL_VALUES]}
+
+    def fit(self, x=None, *args, **kwargs):
+        x = self._check_loop_inputs(x)
+        with self.keeping_jax_state():
+            return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        x = self._check_loop_inputs(x)
+        with self.keeping_jax_state():
+            return super().evaluate(x, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        x = self._check_loop_inputs(x)
+        with self.keeping_jax_state():
+            return super().predict(x, *args, **kwargs)
 
     # --- The towers, used by the graph and by the public methods ----------
     def _encode_video(
@@ -369,10 +415,18 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         return self.video_pooler(tokens)
 
     def _check_video(self, pixel_values, frame_padding_mask):
-        inputs_lib.check_pixel_values(
-            pixel_values, self.patch_size, self.num_channels, self.data_format
+        """Validates a video and its mask; returns float pixel values."""
+        inputs = inputs_lib.standardize_inputs(
+            {
+                inputs_lib.PIXEL_VALUES: pixel_values,
+                inputs_lib.FRAME_PADDING_MASK: frame_padding_mask,
+            },
+            has_text=False,
+            patch_size=self.patch_size,
+            channels=self.num_channels,
+            data_format=self.data_format,
         )
-        inputs_lib.check_frame_padding_mask(frame_padding_mask, pixel_values)
+        return inputs_lib.rescale_pixels(inputs)[inputs_lib.PIXEL_VALUES]
 
     def _require_text_encoder(self, method):
         if not self.has_text_encoder:
@@ -405,7 +459,7 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         features = backbone.get_video_features(video)
         ```
         """
-        self._check_video(pixel_values, frame_padding_mask)
+        pixel_values = self._check_video(pixel_values, frame_padding_mask)
         return self._encode_video(pixel_values, frame_padding_mask)
 
     def get_spatial_features(self, pixel_values, frame_padding_mask=None):
@@ -424,7 +478,7 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         spatial = backbone.get_spatial_features(video)
         ```
         """
-        self._check_video(pixel_values, frame_padding_mask)
+        pixel_values = self._check_video(pixel_values, frame_padding_mask)
         spatial, _ = self._encode_video(
             pixel_values, frame_padding_mask, spatial=True
         )
@@ -453,7 +507,7 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         ```
         """
         self._require_text_encoder("get_video_embeddings")
-        self._check_video(pixel_values, frame_padding_mask)
+        pixel_values = self._check_video(pixel_values, frame_padding_mask)
         features = self._encode_video(pixel_values, frame_padding_mask)
         return self._maybe_normalize(self._pool_video(features), normalize)
 
@@ -480,7 +534,7 @@ class VideoPrismBackbone(VideoPrismPresetMixin, keras_hub.models.Backbone):
         ```
         """
         self._require_text_encoder("get_frame_embeddings")
-        self._check_video(pixel_values, frame_padding_mask)
+        pixel_values = self._check_video(pixel_values, frame_padding_mask)
         features = self._encode_video(pixel_values, frame_padding_mask)
         pooled = self.video_pooler(self._auxiliary_tokens(features))
         return self._maybe_normalize(pooled, normalize)

@@ -2,11 +2,16 @@
 
 A video-only model accepts a bare `pixel_values` tensor or a dict; every
 model accepts dicts without the optional `frame_padding_mask`. Mistakes get a
-`ValueError` that names the problem and the fix before any backend op runs.
+`ValueError` (or, for a wrong dtype, a `TypeError`) that names the problem
+and the fix before any backend op runs. Pixels follow the contract of
+`video_pixels`: `uint8`/`uint16` are rescaled to `[0, 1]`, floats must be in
+`[0, 1]`.
 """
 
 import keras
 import numpy as np
+
+from keras_videoprism.models import video_pixels
 
 PIXEL_VALUES = "pixel_values"
 FRAME_PADDING_MASK = "frame_padding_mask"
@@ -33,7 +38,13 @@ def _dims_differ(a, b):
 
 
 def check_pixel_values(pixel_values, patch_size, channels, data_format):
-    """Validates a `(B, T, H, W, C)` (or channels-first) video batch."""
+    """Validates a `(B, T, H, W, C)` (or channels-first) video batch.
+
+    Checks the rank, emptiness, channels, patch divisibility and dtype;
+    values are checked by `video_pixels.check_pixel_range`.
+    """
+    if hasattr(pixel_values, "dtype"):
+        video_pixels.pixel_range(pixel_values.dtype)
     shape = static_shape(pixel_values)
     if shape is None:
         return
@@ -48,6 +59,16 @@ def check_pixel_values(pixel_values, patch_size, channels, data_format):
             f"`pixel_values` must have rank 5, {layout}. Received shape "
             f"{shape}.{hint}"
         )
+    if shape[0] == 0:
+        raise ValueError(
+            f"`pixel_values` is an empty batch (shape {shape}). Pass at least "
+            "one video."
+        )
+    if shape[1] == 0:
+        raise ValueError(
+            f"The videos have no frames (shape {shape}). Pass clips of at "
+            "least one frame."
+        )
     if data_format == "channels_first":
         num_channels, height, width = shape[2], shape[3], shape[4]
     else:
@@ -59,6 +80,11 @@ def check_pixel_values(pixel_values, patch_size, channels, data_format):
             "frames to RGB first."
         )
     for name, size in (("height", height), ("width", width)):
+        if size == 0:
+            raise ValueError(
+                f"The frames have a {name} of 0 (shape {shape}). Pass "
+                "frames of at least one patch."
+            )
         if size is not None and size % patch_size:
             raise ValueError(
                 f"The frame {name} ({size}) must be a multiple of the patch "
@@ -105,36 +131,6 @@ def check_text_inputs(token_ids, padding_mask):
         )
 
 
-def _concrete_values(x):
-    """`x` as a NumPy array when its values are known, else `None`.
-
-    Arrays, lists and eager tensors have values; `KerasTensor`s, JAX
-    tracers, graph tensors of `tf.function` and tensors being compiled by
-    torch do not.
-    """
-    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
-        return np.asarray(x)
-    if x is None or isinstance(x, keras.KerasTensor):
-        return None
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        if isinstance(x, jax.core.Tracer):
-            return None
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        if not tf.executing_eagerly():
-            return None
-    elif backend == "torch":
-        import torch
-
-        if torch.compiler.is_compiling():
-            return None
-    return keras.ops.convert_to_numpy(x)
-
-
 def check_token_ids(token_ids, vocabulary_size):
     """Refuses token ids the text embeddings have no row for.
 
@@ -155,10 +151,12 @@ def check_token_ids(token_ids, vocabulary_size):
     check_token_ids(np.array([[5, 3, 0]]), vocabulary_size=32000)
     ```
     """
-    ids = _concrete_values(token_ids)
-    if ids is None or ids.size == 0:
+    if isinstance(token_ids, (list, tuple)):
+        token_ids = np.asarray(token_ids)
+    values = video_pixels.value_range(token_ids)
+    if values is None:
         return
-    low, high = int(ids.min()), int(ids.max())
+    low, high = int(values[0]), int(values[1])
     if low < 0 or high >= vocabulary_size:
         bad = low if low < 0 else high
         raise ValueError(
@@ -169,7 +167,15 @@ def check_token_ids(token_ids, vocabulary_size):
         )
 
 
-def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
+def standardize_inputs(
+    inputs,
+    has_text,
+    patch_size,
+    channels,
+    data_format,
+    check=True,
+    check_values=True,
+):
     """Returns the complete input dict of a VideoPrism model, validated.
 
     Args:
@@ -178,10 +184,24 @@ def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
         patch_size: int. The model's patch size.
         channels: int. The expected channel count.
         data_format: str. `"channels_last"` or `"channels_first"`.
+        check: bool. Whether to validate shapes, dtypes and, for concrete
+            pixels, their values. `call()` passes `False`: inside a JAX
+            step an error would cost the model its variables, so inputs are
+            checked before the step (in `__call__`, `fit()`, `predict()`,
+            ...). Defaults to `True`.
+        check_values: bool. Whether `check` also reads the pixel values
+            (NaN, range); `False` when they were checked already. Defaults
+            to `True`.
 
     Returns:
         A dict with every input key of the model; an absent
         `frame_padding_mask` is `None` (all frames real).
+
+    Example:
+
+    ```python
+    inputs = standardize_inputs(video, False, 18, 3, "channels_last")
+    ```
     """
     if not isinstance(inputs, dict):
         if has_text:
@@ -212,11 +232,40 @@ def standardize_inputs(inputs, has_text, patch_size, channels, data_format):
         )
     inputs = {**inputs}
     inputs.setdefault(FRAME_PADDING_MASK, None)
-    check_pixel_values(inputs[PIXEL_VALUES], patch_size, channels, data_format)
-    check_frame_padding_mask(inputs[FRAME_PADDING_MASK], inputs[PIXEL_VALUES])
+    if not check:
+        return inputs
+    video = inputs[PIXEL_VALUES]
+    check_pixel_values(video, patch_size, channels, data_format)
+    if check_values and hasattr(video, "dtype"):
+        video_pixels.check_pixel_range(video)
+    check_frame_padding_mask(inputs[FRAME_PADDING_MASK], video)
     if has_text:
         check_text_inputs(inputs[TOKEN_IDS], inputs[PADDING_MASK])
     return inputs
+
+
+def rescale_pixels(inputs):
+    """Rescales integer `pixel_values` of a standardized dict to `[0, 1]`.
+
+    `uint8` and `uint16` pixels become float32 divided by their dtype's
+    range (see `video_pixels`); anything else is returned unchanged.
+
+    Args:
+        inputs: a dict from `standardize_inputs`.
+
+    Returns:
+        The dict, with float `pixel_values`.
+
+    Example:
+
+    ```python
+    inputs = rescale_pixels({"pixel_values": uint8_video})
+    ```
+    """
+    video = inputs[PIXEL_VALUES]
+    if not video_pixels.is_integer_pixels(video):
+        return inputs
+    return {**inputs, PIXEL_VALUES: video_pixels.to_unit_range(video)}
 
 
 def fill_symbolic_frame_mask(inputs):
@@ -263,3 +312,76 @@ def input_specs(inputs):
         video = specs[PIXEL_VALUES]
         specs[FRAME_PADDING_MASK] = keras.KerasTensor(video.shape[:2], "int32")
     return specs
+
+
+def check_videos(videos, name="videos"):
+    """Validates raw videos before a video converter samples and resizes them.
+
+    Any frame count and size is accepted; the checks are those no converter
+    can repair: rank, emptiness, RGB channels, dtype and pixel values.
+
+    Args:
+        videos: a batch `(B, T, H, W, 3)`, or a list of videos
+            `(T, H, W, 3)`.
+        name: str. The argument named in errors.
+
+    Example:
+
+    ```python
+    check_videos(np.zeros((2, 8, 32, 32, 3), "uint8"))
+    ```
+    """
+    if isinstance(videos, (list, tuple)):
+        if not videos:
+            raise ValueError(f"`{name}` is empty. Pass at least one video.")
+        for video in videos:
+            if hasattr(video, "shape"):
+                _check_video_shape(static_shape(video), 4, name)
+                video_pixels.check_pixel_range(video, name)
+        return
+    if not hasattr(videos, "shape"):
+        return
+    shape = static_shape(videos)
+    if shape is not None:
+        if len(shape) != 5:
+            hint = ""
+            if len(shape) == 4:
+                hint = " For a single video, add a batch axis: `video[None]`."
+            raise ValueError(
+                f"`{name}` must be a batch of videos of shape (B, T, H, W, "
+                f"3). Received shape {shape}.{hint}"
+            )
+        if shape[0] == 0:
+            raise ValueError(
+                f"`{name}` is an empty batch (shape {shape}). Pass at least "
+                "one video."
+            )
+        _check_video_shape(shape[1:], 4, name)
+    video_pixels.check_pixel_range(videos, name)
+
+
+def _check_video_shape(shape, rank, name):
+    if shape is None:
+        return
+    if len(shape) != rank:
+        raise ValueError(
+            f"Each video of `{name}` must have shape (T, H, W, 3). Received "
+            f"shape {shape}."
+        )
+    if shape[0] == 0:
+        raise ValueError(
+            f"A video of `{name}` has no frames (shape {shape}). Pass clips "
+            "of at least one frame."
+        )
+    if shape[1] == 0 or shape[2] == 0:
+        raise ValueError(
+            f"A video of `{name}` has frames of zero size (shape {shape})."
+        )
+    if shape[3] is not None and shape[3] != 3:
+        raise ValueError(
+            f"Video frames must be RGB, with 3 channels. Received "
+            f"{shape[3]} channels (shape {shape}). Convert the frames to RGB "
+            "first: repeat grayscale frames with `np.repeat(video, 3, "
+            "axis=-1)`, drop the alpha channel of RGBA frames with "
+            "`video[..., :3]`."
+        )

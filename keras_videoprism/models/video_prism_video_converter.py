@@ -5,6 +5,7 @@ import keras_hub
 import numpy as np
 from keras import ops
 
+from keras_videoprism.models import video_pixels
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
@@ -31,12 +32,17 @@ class VideoPrismVideoConverter(
     1. Temporal sampling: of the `T` input frames, the frames
        `floor(np.linspace(0, T, num_frames, endpoint=False))` are kept, so
        a video shorter than `num_frames` repeats frames.
-    2. Scaling: integer inputs (e.g. `uint8` in `[0, 255]`) are divided by
-       255; float inputs are taken to be in `[0, 1]` already.
+    2. Scaling, the pixel contract of every VideoPrism model: `uint8`
+       pixels are divided by 255 and `uint16` by 65535; other integer
+       dtypes raise a `TypeError`; float inputs must be in `[0, 1]`
+       already, and floats clearly outside it (e.g. `[0, 255]`) or NaN and
+       infinite values raise a `ValueError` when the values are concrete
+       (eager calls, not inside `tf.data`).
     3. Spatial resizing of every frame to `image_size` with
        `keras.ops.image.resize` (bilinear with antialiasing by default),
        after a centre crop to the target aspect ratio when
-       `crop_to_aspect_ratio=True`.
+       `crop_to_aspect_ratio=True`. The result is clipped to `[0, 1]`:
+       bicubic and Lanczos filters overshoot at sharp edges.
 
     `scale` and `offset`, when given, are then applied as `x * scale +
     offset` to the `[0, 1]` frames (unlike `keras_hub.layers.ImageConverter`,
@@ -68,8 +74,9 @@ class VideoPrismVideoConverter(
     Call arguments:
         inputs: one video of shape `(T, H, W, 3)`, a batch of shape
             `(B, T, H, W, 3)`, or a list of videos (of any lengths, and
-            any frame sizes when `image_size` is set). Integer (`[0, 255]`)
-            or float (`[0, 1]`) pixels.
+            any frame sizes when `image_size` is set). `uint8`
+            (`[0, 255]`), `uint16` (`[0, 65535]`) or float (`[0, 1]`)
+            pixels.
 
     Returns:
         `pixel_values` in the layer's compute dtype, of shape
@@ -126,16 +133,24 @@ class VideoPrismVideoConverter(
         self.antialias = antialias
         # The base class builds its frame converter from `image_size`,
         # `scale` and `offset` only; this one also gets our resize options.
+        # `scale` and `offset` apply after the frames are clipped to
+        # [0, 1], by a second converter that does not resize.
         self.image_converter = keras_hub.layers.ImageConverter(
             image_size=image_size,
-            scale=scale,
-            offset=offset,
             crop_to_aspect_ratio=crop_to_aspect_ratio,
             interpolation=interpolation,
             antialias=antialias,
             dtype=self.dtype_policy,
             name="image_converter",
         )
+        self.rescaling = None
+        if scale is not None or offset is not None:
+            self.rescaling = keras_hub.layers.ImageConverter(
+                scale=scale,
+                offset=offset,
+                dtype=self.dtype_policy,
+                name="rescaling",
+            )
 
     def call(self, inputs):
         outputs = self._call_any(inputs)
@@ -166,13 +181,19 @@ class VideoPrismVideoConverter(
         return self._convert(inputs)
 
     def _convert(self, videos):
+        # PyTorch has no uint16 tensors (Keras would make them int32):
+        # such pixels are rescaled while still NumPy.
+        videos = video_pixels.rescale_uint16_array(videos)
         videos = ops.convert_to_tensor(videos)
         shape = _check_video_shape(videos.shape)
+        video_pixels.check_pixel_range(videos, "videos")
         indices = _frame_indices(shape[-4], self.num_frames)
         videos = ops.take(videos, indices, axis=-4)
-        videos = _to_unit_range(videos, self.compute_dtype)
+        videos = video_pixels.to_unit_range(
+            videos, self.compute_dtype, "videos"
+        )
         frames = ops.reshape(videos, (-1, *shape[-3:]))
-        frames = self.image_converter(frames)
+        frames = self._resize(frames)
         batch_shape = (*shape[:-4], self.num_frames)
         return ops.reshape(frames, (*batch_shape, *ops.shape(frames)[1:]))
 
@@ -183,10 +204,12 @@ class VideoPrismVideoConverter(
         static_shape = _check_video_shape(tuple(videos.shape))
         indices = _frame_indices_tf(tf.shape(videos)[-4], self.num_frames)
         videos = tf.gather(videos, indices, axis=-4)
-        videos = _to_unit_range(videos, self.compute_dtype)
+        videos = video_pixels.to_unit_range(
+            videos, self.compute_dtype, "videos"
+        )
         shape = tf.shape(videos)
         frames = tf.reshape(videos, tf.concat([[-1], shape[-3:]], axis=0))
-        frames = self.image_converter(frames)
+        frames = self._resize(frames)
         outputs = tf.reshape(
             frames, tf.concat([shape[:-3], tf.shape(frames)[1:]], axis=0)
         )
@@ -195,6 +218,19 @@ class VideoPrismVideoConverter(
             (*static_shape[:-4], self.num_frames, height, width, 3)
         )
         return outputs
+
+    def _resize(self, frames):
+        """Resizes `[0, 1]` frames, clips them, applies scale and offset."""
+        frames = self.image_converter(frames)
+        if in_tf_function():
+            import tensorflow as tf
+
+            frames = tf.clip_by_value(frames, 0, 1)
+        else:
+            frames = ops.clip(frames, 0, 1)
+        if self.rescaling is not None:
+            frames = self.rescaling(frames)
+        return frames
 
     def get_config(self):
         config = super().get_config()
@@ -229,6 +265,11 @@ def _check_video_shape(shape):
         raise ValueError(
             f"The video has no frames (shape {shape}). Pass at least one."
         )
+    if len(shape) == 5 and shape[0] == 0:
+        raise ValueError(
+            f"The batch of videos is empty (shape {shape}). Pass at least "
+            "one video."
+        )
     return shape
 
 
@@ -247,17 +288,3 @@ def _frame_indices_tf(total, num_frames):
     step = tf.cast(total, "float64") / num_frames
     indices = tf.range(num_frames, dtype="float64") * step
     return tf.cast(tf.floor(indices), "int32")
-
-
-def _to_unit_range(videos, dtype):
-    """Casts videos to `dtype`, mapping integer pixels to `[0, 1]`."""
-    integer = "int" in keras.backend.standardize_dtype(videos.dtype)
-    if in_tf_function():
-        import tensorflow as tf
-
-        videos = tf.cast(videos, dtype)
-    else:
-        videos = ops.cast(videos, dtype)
-    if integer:
-        videos = videos / 255
-    return videos

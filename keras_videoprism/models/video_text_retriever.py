@@ -12,6 +12,7 @@ from keras_videoprism.losses.contrastive_losses import SigmoidContrastiveLoss
 from keras_videoprism.losses.contrastive_losses import SoftmaxContrastiveLoss
 from keras_videoprism.models import video_prism_inputs as inputs_lib
 from keras_videoprism.models import video_text_retriever_inputs as checks
+from keras_videoprism.models.task_loops import TaskLoopsMixin
 from keras_videoprism.models.video_files import read_video
 from keras_videoprism.models.video_prism_preset_loader import (
     VideoPrismPresetMixin,
@@ -51,7 +52,9 @@ def _pair_similarities_and_targets(y, y_pred):
 
 
 @keras.saving.register_keras_serializable(package="keras_videoprism")
-class VideoTextRetriever(VideoPrismPresetMixin, keras_hub.models.Task):
+class VideoTextRetriever(
+    TaskLoopsMixin, VideoPrismPresetMixin, keras_hub.models.Task
+):
     """Zero-shot classification and retrieval with a video-text model.
 
     The task pairs a video-text backbone, whose two towers embed videos and
@@ -77,6 +80,16 @@ class VideoTextRetriever(VideoPrismPresetMixin, keras_hub.models.Task):
     the task's only weights of its own. Labels are optional: by default
     pair `i` matches only text `i`; pass `y`, one id per pair, to make all
     pairs with equal ids match (e.g. captions of the same class).
+
+    Videos follow the pixel contract of every VideoPrism model: `uint8`
+    (divided by 255) or `uint16` (divided by 65535) pixels, or floats in
+    `[0, 1]`; floats clearly outside `[0, 1]`, NaN and infinite values
+    raise a `ValueError`, other integer dtypes a `TypeError`. Inputs and
+    labels are checked before any step runs, array inputs to `fit()` are
+    shuffled every epoch (`shuffle=True`, seeded by
+    `keras.utils.set_random_seed`), training stops with a
+    `NonFiniteLossError` at the first non-finite loss, and on JAX a failed
+    `fit()` or `predict()` keeps the model's weights.
 
     Args:
         backbone: a video-text backbone, e.g. a `VideoPrismBackbone` with
@@ -184,6 +197,62 @@ class VideoTextRetriever(VideoPrismPresetMixin, keras_hub.models.Task):
         # === Config ===
         self.initial_temperature = initial_temperature
         self.initial_logit_bias = initial_logit_bias
+
+    # --- Inputs: checked in `__call__`, completed in `call` ---------------
+    def _model_inputs(self, inputs, check=True, check_values=True):
+        backbone = self.backbone
+        inputs = inputs_lib.standardize_inputs(
+            inputs,
+            has_text=True,
+            patch_size=backbone.patch_size,
+            channels=backbone.num_channels,
+            data_format=backbone.data_format,
+            check=check,
+            check_values=check_values,
+        )
+        inputs = inputs_lib.rescale_pixels(inputs)
+        if inputs[inputs_lib.FRAME_PADDING_MASK] is None:
+            del inputs[inputs_lib.FRAME_PADDING_MASK]
+        return inputs
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(self._model_inputs(inputs), *args, **kwargs)
+
+    def call(self, inputs, *args, **kwargs):
+        # Inside a JAX step nothing may raise: inputs were checked before.
+        inputs = self._model_inputs(inputs, check=False)
+        return super().call(inputs, *args, **kwargs)
+
+    # --- Checks of `TaskLoopsMixin`, before any step runs -----------------
+    def check_inputs(self, x):
+        if not isinstance(x, dict):
+            raise ValueError(
+                f"`{type(self).__name__}` takes a dict of videos and "
+                'prompts, e.g. `{"videos": videos, "prompts": captions}`, '
+                "or of preprocessed `pixel_values`, `token_ids` and "
+                f"`padding_mask`. Received: {type(x).__name__}."
+            )
+        if self.preprocessor is not None and "videos" in x:
+            inputs_lib.check_videos(x["videos"], name="videos")
+        elif inputs_lib.PIXEL_VALUES in x:
+            self.check_model_inputs(x)
+
+    def check_model_inputs(self, x, check_values=True):
+        self._model_inputs(x, check_values=check_values)
+
+    def check_labels(self, y):
+        if y is None:
+            return
+        shape = inputs_lib.static_shape(y)
+        if shape is not None and not (
+            len(shape) == 1 or (len(shape) == 2 and shape[1] in (1, None))
+        ):
+            raise ValueError(
+                "Labels of a video-text task are optional pair ids of shape "
+                f"`(batch_size,)` (pairs with equal ids match). Received "
+                f"labels of shape {shape}. Leave `y` out to match pair `i` "
+                "with text `i` only."
+            )
 
     @property
     def temperature(self):

@@ -62,11 +62,54 @@ class VideoPrismVideoConverterTest(TestCase):
         converter = VideoPrismVideoConverter(num_frames=4, image_size=None)
         video = random_video((4, 5, 7, 3))
         scaled = video.astype(np.float32) / np.float32(255)
-        # Integer pixels are divided by 255 (XLA may multiply by 1 / 255
+        # uint8 pixels are divided by 255 (XLA may multiply by 1 / 255
         # instead: one ulp apart), float pixels kept as they are.
         self.assertAllClose(converter(video), scaled)
-        self.assertAllClose(converter(video.astype("int32")), scaled)
         np.testing.assert_array_equal(to_numpy(converter(scaled)), scaled)
+        # uint16 pixels by their own range, 65535: 257 * v is v / 255.
+        self.assertAllClose(
+            converter(video.astype("uint16") * np.uint16(257)), scaled
+        )
+
+    def test_pixel_contract_errors(self):
+        converter = VideoPrismVideoConverter(num_frames=4, image_size=(8, 8))
+        video = random_video((4, 16, 16, 3))
+        # Integers without a pixel range are refused, not guessed at.
+        for dtype in ("int32", "int64", "int8"):
+            with self.assertRaisesRegex(TypeError, "has no pixel range"):
+                converter(video.astype(dtype))
+        with self.assertRaisesRegex(ValueError, r"divide them by 255"):
+            converter(video.astype("float32"))
+        broken = video.astype("float32") / 255
+        broken[1, 2, 3, 0] = np.nan
+        with self.assertRaisesRegex(ValueError, "NaN or infinite"):
+            converter(broken)
+        broken[1, 2, 3, 0] = np.inf
+        with self.assertRaisesRegex(ValueError, "NaN or infinite"):
+            converter(broken)
+        with self.assertRaisesRegex(ValueError, "empty"):
+            converter(random_video((0, 4, 16, 16, 3)))
+
+    def test_overshooting_filters_are_clipped(self):
+        # A hard edge upsampled bicubically rings past [0, 1]; the
+        # converter's output stays in the range the models take.
+        edge = np.zeros((1, 8, 8, 3), "uint8")
+        edge[:, :, 4:] = 255
+        converter = VideoPrismVideoConverter(
+            num_frames=1, image_size=(32, 32), interpolation="bicubic"
+        )
+        raw = to_numpy(
+            keras.ops.image.resize(
+                edge.astype("float32") / 255,
+                (32, 32),
+                "bicubic",
+                antialias=True,
+            )
+        )
+        self.assertGreater(raw.max(), 1.01)
+        self.assertLess(raw.min(), -0.01)
+        outputs = to_numpy(converter(edge))
+        self.assertAllClose(outputs, np.clip(raw, 0, 1), atol=1e-6)
 
     def test_scale_and_offset_apply_to_unit_range(self):
         converter = VideoPrismVideoConverter(
