@@ -275,7 +275,7 @@ class VideoPrismBackboneErrorsTest(TestCase):
 
     def test_token_ids_out_of_vocabulary(self):
         # Without the check: NaN on JAX, backend errors on torch and TF.
-        backbone = VideoPrismBackbone(**TINY_TEXT)
+        backbone = VideoPrismBackbone(**TINY_BACKBONE_TEXT)
         ids, mask = text_inputs()
         for bad, shown in ((50, "50"), (-1, "-1")):
             wrong = np.array(ids).copy()
