@@ -48,8 +48,8 @@ class LegacyPresetsTest(TestCase):
         preprocessor = VideoPrismVideoClassifierPreprocessor.from_preset(
             CLASSIFIER
         )
-        frames = np.arange(8)[:, None, None, None] * np.ones(
-            (8, 16, 16, 3), "uint8"
+        frames = np.broadcast_to(
+            np.arange(8, dtype="uint8")[:, None, None, None], (8, 16, 16, 3)
         )
         pixel_values = keras.ops.convert_to_numpy(
             preprocessor(frames)["pixel_values"]

@@ -5,7 +5,6 @@ import numpy as np
 
 from keras_videoprism.models.video_classifier import DEFAULT_LEARNING_RATE
 from keras_videoprism.models.video_classifier import VideoClassifier
-from keras_videoprism.models.video_classifier import check_labels
 from keras_videoprism.models.video_prism_backbone import VideoPrismBackbone
 from tests.configs import TINY_VIDEO
 from tests.configs import random_pixel_values
@@ -93,29 +92,3 @@ class VideoClassifierCompileTest(TestCase):
         classifier.compile(optimizer=optimizer, loss=loss, metrics=[])
         self.assertIs(classifier.optimizer, optimizer)
         self.assertIs(classifier.loss, loss)
-
-
-class CheckLabelsTest(TestCase):
-    def test_class_ids_for_the_sparse_loss(self):
-        loss = keras.losses.SparseCategoricalCrossentropy()
-        for labels in (np.zeros(4), np.zeros((4, 1))):
-            check_labels(labels, loss, num_classes=3)
-        with self.assertRaisesRegex(ValueError, r"\(batch_size,\).*argmax"):
-            check_labels(np.zeros((4, 3)), loss, num_classes=3)
-
-    def test_multi_hot_labels_for_the_binary_loss(self):
-        loss = keras.losses.BinaryCrossentropy()
-        check_labels(np.zeros((4, 3)), loss, num_classes=3)
-        # One class: a label per video is a multi-hot vector of one.
-        check_labels(np.zeros(4), loss, num_classes=1)
-        for labels in (np.zeros(4), np.zeros((4, 2))):
-            with self.assertRaisesRegex(
-                ValueError, r"\(batch_size, 3\).*to_categorical"
-            ):
-                check_labels(labels, loss, num_classes=3)
-
-    def test_other_losses_and_unknown_shapes_are_not_checked(self):
-        loss = keras.losses.MeanSquaredError()
-        check_labels(np.zeros((4, 7, 2)), loss, num_classes=3)
-        sparse = keras.losses.SparseCategoricalCrossentropy()
-        check_labels(None, sparse, num_classes=3)
