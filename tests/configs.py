@@ -31,6 +31,26 @@ TINY_VIDEO_TEXT = dict(
 # and an auxiliary layer; its text tower takes 50 ids.
 TINY_BACKBONE = dict(TINY_VIDEO, num_frames=4, num_auxiliary_layers=1)
 TINY_BACKBONE_TEXT = dict(TINY_BACKBONE, vocabulary_size=50, num_text_layers=1)
+# transformers' VideoPrism configs of a tiny checkpoint (8x12 frames, two
+# spatial layers); its text tower has the 256 ids of the T5-style tokenizer.
+TRANSFORMERS_VISION = dict(
+    image_size=[8, 12],
+    num_frames=2,
+    tubelet_size=[1, 4, 4],
+    hidden_size=16,
+    num_attention_heads=2,
+    intermediate_size=64,
+    num_spatial_layers=2,
+    num_temporal_layers=1,
+    num_auxiliary_layers=1,
+)
+TRANSFORMERS_TEXT = dict(
+    vocab_size=256,
+    hidden_size=16,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+)
 # The video converter for both: 2 frames of 16x16.
 TINY_CONVERTER = dict(num_frames=2, image_size=(16, 16))
 # Prompts the T5-style tokenizer turns back into themselves (canonical:

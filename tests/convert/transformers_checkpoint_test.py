@@ -24,6 +24,8 @@ from keras_videoprism.models.video_prism_video_classifier import (
 from keras_videoprism.models.video_prism_video_text_retriever import (
     VideoPrismVideoTextRetriever,
 )
+from tests.configs import TRANSFORMERS_TEXT as TEXT
+from tests.configs import TRANSFORMERS_VISION as VISION
 from tests.convert.transformers_tokenizer_test import (
     save_transformers_tokenizer,
 )
@@ -35,25 +37,6 @@ from tests.test_case import shared_test_spm_path
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-VISION = dict(
-    image_size=[8, 12],
-    num_frames=2,
-    tubelet_size=[1, 4, 4],
-    hidden_size=16,
-    num_attention_heads=2,
-    intermediate_size=64,
-    num_spatial_layers=2,
-    num_temporal_layers=1,
-    num_auxiliary_layers=1,
-)
-# The vocabulary of the T5-style test tokenizer saved with the model.
-TEXT = dict(
-    vocab_size=256,
-    hidden_size=16,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-)
 T5_STYLE_SPM = official_path("videoprism_test_t5style.model")
 
 

@@ -5,29 +5,12 @@ import pytest
 
 from keras_videoprism.convert import transformers_config
 from keras_videoprism.models import VideoPrismBackbone
+from tests.configs import TRANSFORMERS_TEXT as TEXT
+from tests.configs import TRANSFORMERS_VISION as VISION
 from tests.test_case import TestCase
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("torch")
-
-VISION = dict(
-    image_size=[8, 12],
-    num_frames=2,
-    tubelet_size=[1, 4, 4],
-    hidden_size=16,
-    num_attention_heads=2,
-    intermediate_size=64,
-    num_spatial_layers=2,
-    num_temporal_layers=1,
-    num_auxiliary_layers=1,
-)
-TEXT = dict(
-    vocab_size=50,
-    hidden_size=16,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-)
 
 
 def rewrite(path, old, new):
