@@ -316,13 +316,13 @@ def _load_source(source, official_config):
 
 
 def _read_tokenizer(proto):
-    """`VideoPrismTokenizer` of a `--tokenizer` file, or a clear error."""
-    import os
+    """`VideoPrismTokenizer` of a `--tokenizer` file, or a clear error.
 
+    The file's existence is checked before any model loads, with the other
+    arguments (`_check_convert_arguments`).
+    """
     from keras_videoprism.models import VideoPrismTokenizer
 
-    if not os.path.isfile(proto):
-        raise ValueError(f"--tokenizer: no such file '{proto}'.")
     try:
         return VideoPrismTokenizer(proto=proto)
     except Exception as error:
