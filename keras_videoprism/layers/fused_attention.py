@@ -210,7 +210,6 @@ def _torch_flex_attention(query, key, value, mask, soft_cap, masked_logit):
         heads,
         head_dim,
         query.dtype,
-        mask is None,
         padded_key != key_length,
     )
     if shape_key not in _compiled_keys:
