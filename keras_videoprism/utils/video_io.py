@@ -260,6 +260,7 @@ class _VideoReader:
         self.autorotate = autorotate
         self.bad_packets = 0
         self.missing_frames = 0
+        self.damaged = False
         self.container = None
         self._open()
         try:
@@ -294,9 +295,12 @@ class _VideoReader:
                 "file). Pass a file that contains video."
             )
         self.stream = self.container.streams.video[0]
-        # Frame and slice threading: FFmpeg's frame threading returns the
-        # same frames, in the same order, as single-threaded decoding.
-        self.stream.thread_type = "AUTO"
+        # FFmpeg's frame threading returns the same frames as decoding in
+        # one thread, but only for intact streams: around damage PyAV
+        # drops the frames that come out beside a decoding error, and
+        # which ones depends on thread timing. Damaged streams decode with
+        # slice threads, as the ffmpeg command line decodes them.
+        self.stream.thread_type = "SLICE" if self.damaged else "AUTO"
         self._fresh = True
 
     def _read_timestamps(self):
@@ -304,12 +308,14 @@ class _VideoReader:
 
         stream = self.stream
         pts, without_pts, self.demux_error = [], 0, None
+        corrupt = False
         try:
             for packet in self.container.demux(stream):
                 # The empty packet at the end flushes the decoder; packets
                 # flagged to discard precede an edit list's start.
                 if packet.size == 0 or packet.is_discard:
                     continue
+                corrupt = corrupt or packet.is_corrupt
                 if packet.pts is None:
                     without_pts += 1
                 else:
@@ -337,6 +343,12 @@ class _VideoReader:
         default = 1 / self.rate if self.rate else 1.0
         self.interval = video_sampling.frame_interval(self.times, default)
         self.rate = self.rate or 1 / self.interval
+        count = self.metadata_frame_count()
+        self.damaged = (
+            corrupt
+            or self.demux_error is not None
+            or (count is not None and count > len(self.times))
+        )
         self._open()
 
     def pts_time(self, pts):
