@@ -59,6 +59,17 @@ def _cosine(a, b):
 
 
 class VideoPrismDenseTest(TestCase):
+    def test_layer_basics(self):
+        self.run_layer_test(
+            cls=VideoPrismDense,
+            init_kwargs={"units": 5, "activation": "gelu"},
+            input_data=keras.ops.convert_to_tensor(
+                np.random.default_rng(0).random((2, 3, 4)).astype("float32")
+            ),
+            expected_output_shape=(2, 3, 5),
+            expected_num_trainable_weights=2,
+        )
+
     def test_config_is_dense_config(self):
         layer = VideoPrismDense(7, activation="relu", name="projection")
         dense = keras.layers.Dense.from_config(layer.get_config())
