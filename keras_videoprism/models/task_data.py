@@ -130,6 +130,40 @@ def check_not_empty(x, y=None):
             )
 
 
+def check_same_length(x, y=None, sample_weight=None):
+    """Raises a `ValueError` when array inputs and labels differ in length.
+
+    Args:
+        x: inputs, e.g. an array or a dict of arrays and lists of strings.
+        y: labels or `None`.
+        sample_weight: sample weights or `None`.
+
+    Example:
+
+    ```python
+    check_same_length(videos, labels)
+    ```
+    """
+    counts = {}
+    for data, name in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+        if data is None or not is_array_data(data):
+            continue
+        for leaf in _leaves(data):
+            if leaf is not None:
+                counts.setdefault(name, set()).add(num_samples(leaf))
+    lengths = set().union(*counts.values()) - {None}
+    if len(lengths) > 1:
+        found = ", ".join(
+            f"`{name}` {sorted(n for n in found if n is not None)}"
+            for name, found in counts.items()
+        )
+        raise ValueError(
+            "Inputs, labels and sample weights must hold one entry per "
+            f"video. Received first-axis lengths {found}. Pass as many "
+            "labels (and weights) as videos."
+        )
+
+
 def split_validation(data, validation_split):
     """Splits arrays into the first and last samples, as Keras does.
 

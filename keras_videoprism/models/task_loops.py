@@ -80,6 +80,7 @@ class TaskLoopsMixin(JaxStateGuardMixin):
 
     def _check_up_front(self, x, y=None):
         task_data.check_not_empty(x, y)
+        task_data.check_same_length(x, y)
         if task_data.is_array_data(x):
             self.check_inputs(x)
         if y is not None and task_data.is_array_data(y):

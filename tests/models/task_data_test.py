@@ -70,3 +70,21 @@ class TaskDataTest(TestCase):
             with self.assertRaisesRegex(ValueError, "dataset is empty"):
                 task_data.check_not_empty(empty)
         task_data.check_not_empty(tf.data.Dataset.range(2))
+
+    def test_inputs_and_labels_of_different_lengths(self):
+        videos = np.zeros((4, 2, 16, 16, 3))
+        task_data.check_same_length(videos, np.zeros(4), np.ones(4))
+        task_data.check_same_length(
+            {"videos": videos, "prompts": ["a"] * 4}, None
+        )
+        task_data.check_same_length(tf.data.Dataset.range(3), np.zeros(4))
+        with self.assertRaisesRegex(
+            ValueError, r"one entry per video.*`x` \[4\], `y` \[2\]"
+        ):
+            task_data.check_same_length(videos, np.zeros(2))
+        with self.assertRaisesRegex(ValueError, r"`x` \[3, 4\]"):
+            task_data.check_same_length(
+                {"videos": videos, "prompts": ["a"] * 3}
+            )
+        with self.assertRaisesRegex(ValueError, r"`sample_weight` \[5\]"):
+            task_data.check_same_length(videos, np.zeros(4), np.ones(5))

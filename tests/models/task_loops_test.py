@@ -78,6 +78,7 @@ class TaskLoopsTest(TestCase):
             (np.array([0, 1, 2, 3] * 2), r"must be in \[0, 3\)"),
             (np.array([0.5] * NUM_VIDEOS), "whole numbers"),
             (np.eye(3)[np.arange(NUM_VIDEOS) % 3], "np.argmax"),
+            (np.array([0, 1]), "one entry per video"),
         ):
             with self.assertRaisesRegex(ValueError, message):
                 classifier.fit(videos, labels, batch_size=2, verbose=0)
