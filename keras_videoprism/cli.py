@@ -33,6 +33,7 @@ from keras_videoprism.convert.config_checks import read_json
 from keras_videoprism.convert.preset_loader import read_preset_config
 from keras_videoprism.models.video_prism_preset_loader import DEMO_PRESET
 from keras_videoprism.models.video_prism_preset_loader import resolve_preset
+from keras_videoprism.models.video_text_retriever_inputs import check_template
 from keras_videoprism.utils.atomic_files import atomic_directory
 from keras_videoprism.utils.atomic_files import atomic_file
 from keras_videoprism.utils.atomic_files import check_output
@@ -257,15 +258,7 @@ def _check_classify_arguments(labels, template, temperature):
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
         raise ValueError(f"Labels must differ; repeated: {duplicates}.")
-    try:
-        filled = template.format("LABEL")
-    except (IndexError, KeyError, ValueError) as error:
-        filled = f"({type(error).__name__}: {error})"
-    if template.count("{}") != 1 or "LABEL" not in filled:
-        raise ValueError(
-            "The template must hold exactly one `{}`, where the label goes, "
-            f"and no other braces. Received: {template!r}"
-        )
+    check_template(template)
     if not temperature > 0 or not np.isfinite(temperature):
         raise ValueError(
             f"The temperature must be positive. Received: {temperature}"

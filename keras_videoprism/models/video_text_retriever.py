@@ -474,11 +474,7 @@ class VideoTextRetriever(
         ```
         """
         labels = checks.check_strings(labels, "labels")
-        if "{}" not in template:
-            raise ValueError(
-                "`template` must contain `{}` where the label goes, e.g. "
-                f"'a video of {{}}.'. Received: template={template!r}"
-            )
+        checks.check_template(template)
         if temperature is None:
             temperature = self.temperature
         checks.check_positive(temperature, "temperature")

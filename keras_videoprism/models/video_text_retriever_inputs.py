@@ -5,6 +5,7 @@ argument and the fix, before any model runs.
 """
 
 import os
+import string
 
 import numpy as np
 
@@ -33,6 +34,24 @@ def check_strings(values, name):
                 f"type {type(value).__name__}; convert it with `str()`."
             )
     return list(values)
+
+
+def check_template(template):
+    """Checks a prompt template: one `{}` for the label, no other field."""
+    try:
+        fields = [
+            field
+            for _, field, _, _ in string.Formatter().parse(template)
+            if field is not None
+        ]
+    except (TypeError, ValueError):
+        fields = None
+    if fields != [""]:
+        raise ValueError(
+            "`template` must hold exactly one `{}`, where the label goes, "
+            "and no other braces (write a literal brace as `{{` or `}}`), "
+            f"e.g. 'a video of {{}}.'. Received: template={template!r}"
+        )
 
 
 def as_video_list(videos):

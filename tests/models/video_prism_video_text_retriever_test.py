@@ -347,8 +347,9 @@ class RetrieverErrorsTest(TestCase):
             self.task.classify(self.video, "cat")
         with self.assertRaisesRegex(ValueError, r"only strings.*`str\(\)`"):
             self.task.classify(self.video, ["cat", 3])
-        with self.assertRaisesRegex(ValueError, "must contain `{}`"):
-            self.task.classify(self.video, ["cat"], template="a video.")
+        for template in ("a video.", "{} in {place}", "{} and {}", "{0}"):
+            with self.assertRaisesRegex(ValueError, "exactly one `{}`"):
+                self.task.classify(self.video, ["cat"], template=template)
         with self.assertRaisesRegex(ValueError, "positive number"):
             self.task.classify(self.video, ["cat"], temperature=0.0)
         with self.assertRaisesRegex(ValueError, "non-empty list of strings"):

@@ -24,6 +24,20 @@ class CheckPositiveTest(TestCase):
                 checks.check_positive(value, "temperature")
 
 
+class CheckTemplateTest(TestCase):
+    def test_one_label_field_passes(self):
+        for template in ("a video of {}.", "{}", "{{literal}} {}"):
+            checks.check_template(template)
+
+    def test_other_fields_are_refused_before_formatting(self):
+        # Each would raise a raw IndexError, KeyError or ValueError in
+        # `str.format`, or silently drop the label.
+        for template in ("a video.", "{} and {}", "{} in {place}", "{0}",
+                         "{label}", "a {", "{}}", "{:>10}x{}", None, 3):
+            with self.assertRaisesRegex(ValueError, "exactly one `{}`"):
+                checks.check_template(template)
+
+
 class CheckStringsTest(TestCase):
     def test_returns_a_list(self):
         self.assertEqual(
