@@ -214,7 +214,7 @@ def index_files(
                 bar.close()
     seconds = time.perf_counter() - started
     return {
-        "indexed": batches.indexed,
+        "indexed": sorted(batches.indexed),
         "failed": failed,
         "num_clips": batches.num_clips,
         "seconds": seconds,
