@@ -146,7 +146,7 @@ def index_files_with_ray(
     started = time.perf_counter()
     # Ray Data's progress goes to the log, not a bar per stage.
     ray.data.DataContext.get_current().enable_progress_bars = False
-    if not ray.is_initialized():
+    if jobs and not ray.is_initialized():
         if address is not None:
             ray.init(address=address, log_to_driver=False)
         else:
