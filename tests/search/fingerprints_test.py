@@ -34,7 +34,15 @@ class PresetIdentityTest(TestCase):
         preset = save_tiny_preset(folder, seed=0)
         copy = os.path.join(folder, "copy")
         shutil.copytree(preset, copy)
-        other = save_tiny_preset(folder, seed=1)
+        # Other weights: the same files but one weight file changed.
+        other = os.path.join(folder, "other")
+        shutil.copytree(preset, other)
+        weights = [n for n in os.listdir(other) if n.endswith(".h5")][0]
+        with open(os.path.join(other, weights), "ab") as file:
+            file.write(b"\0")
+        # Metadata holds no weights: it does not count.
+        with open(os.path.join(copy, "metadata.json"), "a") as file:
+            file.write(" ")
         identity = fingerprints.preset_identity(preset)
         self.assertEqual(identity, fingerprints.preset_identity(copy))
         self.assertNotEqual(identity, fingerprints.preset_identity(other))

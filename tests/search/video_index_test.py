@@ -100,7 +100,7 @@ class VideoIndexTest(TestCase):
         self.assertEqual(index.search_embedding(clip_query, top_k=1), by_clip)
 
         # A rerun embeds nothing; a touched file is indexed again, alone.
-        reopened = VideoIndex(path)
+        reopened = index
         with unittest.mock.patch.object(
             reopened.retriever, "embed_videos", wraps=reopened.retriever.embed_videos
         ) as embed:
