@@ -92,8 +92,9 @@ class ClipStore:
         """Opens the index at `path`, creating it if absent.
 
         An existing index is only opened when it was made with the same
-        preset (`preset_id`): anything else raises unless `overwrite`,
-        which replaces it (as a whole) with an empty index.
+        preset (`preset_id`), `overwrite` or not: anything else raises
+        unless `overwrite`, which replaces it (as a whole) with an empty
+        index.
 
         Args:
             path: str. The index folder.
@@ -111,8 +112,10 @@ class ClipStore:
         """
         path = os.fspath(path)
         existing = read_meta(path)
-        if existing is not None and not overwrite:
-            if existing.get("preset_id") != meta["preset_id"]:
+        if existing is not None:
+            if existing.get("preset_id") == meta["preset_id"]:
+                return cls(path, existing)
+            if not overwrite:
                 raise ValueError(
                     f"The index '{path}' was built with the preset "
                     f"'{existing.get('preset')}', not "
@@ -121,7 +124,6 @@ class ClipStore:
                     "preset, choose another index folder, or pass "
                     "overwrite=True (--overwrite) to rebuild it."
                 )
-            return cls(path, existing)
         if existing is None and not overwrite and os.path.lexists(path):
             if not os.path.isdir(path) or os.listdir(path):
                 raise ValueError(

@@ -123,7 +123,8 @@ class VideoIndex:
             `SEARCH_PRESET` for a new index.
         overwrite: bool. Whether an index built with another preset (or a
             non-empty folder that is not an index) may be replaced by a new
-            one. Defaults to `False`: such a folder raises a `ValueError`.
+            one; an index of the same preset is always kept and added to.
+            Defaults to `False`: such a folder raises a `ValueError`.
 
     Example:
 

@@ -59,8 +59,14 @@ class ClipStoreTest(TestCase):
         other = dict(META, preset="q", preset_id="id1")
         with self.assertRaisesRegex(ValueError, "'p', not 'q'.*overwrite"):
             ClipStore.open_or_create(path, other)
+        # The same preset with overwrite: kept, not emptied.
+        kept = ClipStore.open_or_create(path, META, overwrite=True)
+        kept.mark_done("a.mp4", PRINT, "frames:2/2", 0)
+        kept = ClipStore.open_or_create(path, META, overwrite=True)
+        self.assertEqual(list(kept.indexed_files()), ["a.mp4"])
         replaced = ClipStore.open_or_create(path, other, overwrite=True)
         self.assertEqual(replaced.meta["preset_id"], "id1")
+        self.assertEqual(replaced.indexed_files(), {})
         self.assertEqual(read_meta(path)["preset_id"], "id1")
         with open(os.path.join(folder, "mine.txt"), "w") as file:
             file.write("user data")
