@@ -28,12 +28,18 @@ class RayIndexingTest(TestCase):
         videos = make_videos(videos_dir, lengths=(6, 3))
         not_video, _ = make_bad_files(videos_dir, videos[0])
         local = VideoIndex(os.path.join(folder, "local"), preset=preset)
-        local.add(videos_dir, batch_size=2, workers=1, progress=False)
+        local_summary = local.add(
+            videos_dir, batch_size=2, workers=1, progress=False
+        )
         with_ray = VideoIndex(os.path.join(folder, "ray"), preset=preset)
         summary = with_ray.add(
             videos_dir, batch_size=2, use_ray=True, ray_num_cpus=2
         )
-        print(f"Ray: {summary['seconds']:.1f} s for {summary['num_clips']} clips")
+        print(
+            f"Ray: {summary['seconds']:.1f} s, in process: "
+            f"{local_summary['seconds']:.1f} s, for {summary['num_clips']} "
+            "clips"
+        )
         self.assertEqual(summary["indexed"], videos)
         self.assertIn(os.path.abspath(not_video), summary["failed"])
         expected, found = local.clips(), with_ray.clips()
