@@ -500,7 +500,9 @@ class SearchCommandsTest(TestCase):
         self.assertEqual(code, 0, errors)
         moments = json.loads(printed)
         expected = VideoIndex(self.index).search("a red ball", top_k=2)
-        self.assertEqual([m["path"] for m in moments], [m["path"] for m in expected])
+        self.assertEqual(
+            [m["path"] for m in moments], [m["path"] for m in expected]
+        )
         self.assertAllClose(
             [m["score"] for m in moments], [m["score"] for m in expected]
         )

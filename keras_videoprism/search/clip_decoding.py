@@ -124,7 +124,8 @@ def worker_loop(tasks, results):
                 for clip_index, start, end, frames in decode_clips(
                     path, windows
                 ):
-                    results.put(("clip", task_id, clip_index, start, end, frames))
+                    message = ("clip", task_id, clip_index, start, end, frames)
+                    results.put(message)
                     count += 1
             if count == 0:
                 raise ValueError(f"'{path}' gave no clip.")

@@ -68,8 +68,8 @@ def decode_batch(batch, windows):
             for name in columns:
                 del columns[name][first:]
             message = " ".join(str(error).split()) or type(error).__name__
-            emit(task_id, -1, 0.0, 0.0, np.zeros(_clip_shape(windows), np.uint8),
-                 message)
+            blank = np.zeros(_clip_shape(windows), np.uint8)
+            emit(task_id, -1, 0.0, 0.0, blank, message)
         count = len(columns["task_id"]) - first
         columns["num_clips"].extend([count] * count)
     return {
@@ -105,7 +105,8 @@ class _ClipEmbedder:
             count = len(clips)
             padded = -count % self.batch_size
             if padded:
-                clips = np.concatenate([clips, np.repeat(clips[-1:], padded, 0)])
+                repeats = np.repeat(clips[-1:], padded, 0)
+                clips = np.concatenate([clips, repeats])
             embedded = np.asarray(
                 self.retriever.embed_videos(clips, batch_size=self.batch_size),
                 np.float32,

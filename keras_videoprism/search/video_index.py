@@ -3,7 +3,6 @@
 import glob
 import math
 import os
-import warnings
 
 import numpy as np
 
@@ -26,16 +25,21 @@ _CANDIDATES_PER_RESULT = 8
 
 def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
+        raise ValueError(
+            f"`{name}` must be an integer >= 1. Received: {value!r}"
+        )
     if value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {value}")
+        raise ValueError(
+            f"`{name}` must be an integer >= 1. Received: {value}"
+        )
     return int(value)
 
 
 def _check_seconds(value, name):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+    number = (int, float, np.number)
+    if isinstance(value, bool) or not isinstance(value, number):
         raise ValueError(
             f"`{name}` must be a positive number of seconds. Received: "
             f"{value!r}"
@@ -81,7 +85,8 @@ def find_videos(source):
     elif os.path.isfile(source):
         paths = [source]
     elif glob.has_magic(source):
-        paths = [p for p in glob.glob(source, recursive=True) if os.path.isfile(p)]
+        matches = glob.glob(source, recursive=True)
+        paths = [p for p in matches if os.path.isfile(p)]
         where = f"the pattern '{source}'"
     else:
         raise FileNotFoundError(
@@ -354,7 +359,9 @@ class VideoIndex:
         """
         batch_size = _check_positive_int(batch_size, "batch_size")
         workers = _check_positive_int(workers, "workers")
-        ray_concurrency = _check_positive_int(ray_concurrency, "ray_concurrency")
+        ray_concurrency = _check_positive_int(
+            ray_concurrency, "ray_concurrency"
+        )
         if ray_num_cpus is not None:
             ray_num_cpus = _check_positive_int(ray_num_cpus, "ray_num_cpus")
         paths = find_videos(videos)
@@ -438,7 +445,9 @@ class VideoIndex:
             A list of `{"path", "start", "end", "score"}` dicts, best first.
         """
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"`text` must be a non-empty string. Received: {text!r}")
+            raise ValueError(
+                f"`text` must be a non-empty string. Received: {text!r}"
+            )
         top_k = _check_positive_int(top_k, "top_k")
         self._open_store(create=False)
         return self.search_embedding(self.embed_text(text), top_k)

@@ -54,7 +54,8 @@ class VideoIndexTest(TestCase):
         summary = index.add(self.videos_dir, batch_size=4, progress=False)
         self.assertEqual(summary["indexed"], self.videos)
         self.assertEqual(
-            sorted(summary["failed"]), sorted(os.path.abspath(p) for p in self.bad)
+            sorted(summary["failed"]),
+            sorted(os.path.abspath(p) for p in self.bad),
         )
         self.assertEqual(summary["worker_heavy_modules"], [])
         rows = index.clips()
@@ -96,19 +97,27 @@ class VideoIndexTest(TestCase):
         )
         clip_query = self.retriever.embed_videos(clip[None])[0]
         by_clip = index.search_clip(self.videos[1], 0.0, 0.079, top_k=1)
-        self.assertAllClose(by_clip[0]["score"], (expected @ clip_query).max(), atol=1e-5)
+        self.assertAllClose(
+            by_clip[0]["score"], (expected @ clip_query).max(), atol=1e-5
+        )
         self.assertEqual(index.search_embedding(clip_query, top_k=1), by_clip)
 
         # A rerun embeds nothing; a touched file is indexed again, alone.
         reopened = index
         with unittest.mock.patch.object(
-            reopened.retriever, "embed_videos", wraps=reopened.retriever.embed_videos
+            reopened.retriever,
+            "embed_videos",
+            wraps=reopened.retriever.embed_videos,
         ) as embed:
-            summary = reopened.add(self.videos_dir, batch_size=4, progress=False)
+            summary = reopened.add(
+                self.videos_dir, batch_size=4, progress=False
+            )
             self.assertEqual(embed.call_count, 0)
             self.assertEqual(summary["skipped"], self.videos)
             os.utime(self.videos[1])
-            summary = reopened.add(self.videos_dir, batch_size=4, progress=False)
+            summary = reopened.add(
+                self.videos_dir, batch_size=4, progress=False
+            )
             self.assertEqual(summary["indexed"], [self.videos[1]])
             self.assertEqual(summary["num_clips"], 4)
             self.assertEqual(embed.call_count, 1)
@@ -126,7 +135,8 @@ class VideoIndexTest(TestCase):
             VideoIndex(path, preset=self.other_preset)
 
     def test_argument_checks(self):
-        index = VideoIndex(os.path.join(self.get_temp_dir(), "i"), preset=self.preset)
+        path = os.path.join(self.get_temp_dir(), "i")
+        index = VideoIndex(path, preset=self.preset)
         with self.assertRaisesRegex(ValueError, "batch_size"):
             index.add(self.videos_dir, batch_size=0)
         with self.assertRaisesRegex(ValueError, "not both"):
