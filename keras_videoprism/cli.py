@@ -12,6 +12,11 @@
 - `keras-videoprism presets` lists the preset names and their metadata.
 - `keras-videoprism classify VIDEO --labels ... --preset P` classifies a
   video zero-shot with a video-text preset.
+- `keras-videoprism index DIR --index INDEX` embeds the clips of every
+  video under `DIR` into a searchable index (resumable; `--ray` builds it
+  with Ray Data), and `keras-videoprism search "TEXT" --index INDEX`
+  prints the best matching moments (`--like CLIP` searches by a clip,
+  `--json` prints JSON).
 - `keras-videoprism convert SOURCE OUTPUT_DIR` converts an official `.npz`
   checkpoint, a keras-hub preset or a transformers checkpoint into a preset
   of ours.
@@ -24,7 +29,9 @@ the cheap checks run before any model is loaded.
 """
 
 import argparse
+import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -523,6 +530,144 @@ def convert(
     return differences
 
 
+def index_videos(
+    videos,
+    index,
+    preset,
+    use_ray=False,
+    ray_address=None,
+    clip_seconds=None,
+    stride_seconds=None,
+    batch_size=8,
+    workers=2,
+    overwrite=False,
+):
+    """Adds the clips of the videos under `videos` to the index `index`.
+
+    The cheap checks (the videos, the preset, the index folder and, with
+    `use_ray`, Ray itself) run before the model loads.
+
+    Returns:
+        The summary dict of `VideoIndex.add()`.
+
+    Example:
+
+    ```python
+    index_videos("videos/", "my_index", "videoprism_lvt_public_v1_base")
+    ```
+    """
+    from keras_videoprism.search.video_index import VideoIndex
+    from keras_videoprism.search.video_index import find_videos
+
+    find_videos(videos)
+    _check_preset(preset)
+    if stride_seconds is not None and clip_seconds is None:
+        raise ValueError("--stride_seconds needs --clip_seconds.")
+    if use_ray:
+        from keras_videoprism.search.ray_indexing import import_ray
+
+        try:
+            import_ray()
+        except ImportError as error:
+            raise ValueError(str(error)) from error
+    video_index = VideoIndex(index, preset=preset, overwrite=overwrite)
+    return video_index.add(
+        videos,
+        clip_seconds=clip_seconds,
+        stride_seconds=stride_seconds,
+        batch_size=batch_size,
+        workers=workers,
+        use_ray=use_ray,
+        ray_address=ray_address,
+    )
+
+
+def _index_command(args):
+    summary = index_videos(
+        args.videos,
+        args.index,
+        args.preset,
+        use_ray=args.ray,
+        ray_address=args.ray_address,
+        clip_seconds=args.clip_seconds,
+        stride_seconds=args.stride_seconds,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    print(f"index:   {args.index}")
+    print(f"preset:  {args.preset}")
+    print(
+        f"indexed {len(summary['indexed'])} files ({summary['num_clips']} "
+        f"clips, {summary['clips_per_second']:.1f} clips/s), skipped "
+        f"{len(summary['skipped'])} unchanged, failed "
+        f"{len(summary['failed'])}; {summary['total_clips']} clips in the "
+        "index"
+    )
+    for path, message in summary["failed"].items():
+        print(f"failed: {path}: {message}")
+
+
+def search_index(index, text=None, like=None, start=None, end=None, top_k=5):
+    """The best matching moments of an index, for a text or a clip.
+
+    The index's own preset is used. Checks the arguments and the index
+    before the model loads.
+
+    Returns:
+        A list of `{"path", "start", "end", "score"}` dicts, best first.
+
+    Example:
+
+    ```python
+    search_index("my_index", text="a red ball", top_k=3)
+    ```
+    """
+    from keras_videoprism.search.clip_store import read_meta
+    from keras_videoprism.search.video_index import VideoIndex
+
+    if (text is None) == (like is None):
+        raise ValueError(
+            "pass a TEXT to search for, or --like CLIP to search by a "
+            "video clip (one of the two)."
+        )
+    if text is not None and not text.strip():
+        raise ValueError("the search text is empty.")
+    if like is None and (start is not None or end is not None):
+        raise ValueError("--start and --end go with --like CLIP.")
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"--end ({end}) must be after --start ({start}).")
+    if like is not None:
+        _check_file(like, "The query video")
+    if read_meta(index) is None:
+        raise ValueError(
+            f"there is no video index at '{index}'. Build one with "
+            f"`keras-videoprism index DIR --index {index}`."
+        )
+    video_index = VideoIndex(index)
+    if like is not None:
+        return video_index.search_clip(like, start, end, top_k=top_k)
+    return video_index.search(text, top_k=top_k)
+
+
+def _search_command(args):
+    moments = search_index(
+        args.index, args.text, args.like, args.start, args.end, args.top_k
+    )
+    if args.json:
+        json.dump(moments, sys.stdout)
+        sys.stdout.write("\n")
+        return
+    if not moments:
+        print("no clips in the index.")
+        return
+    width = max(len(f"{m['start']:.2f}-{m['end']:.2f}s") for m in moments)
+    print(f"{'score':>7}  {'time':<{width}}  file")
+    for moment in moments:
+        span = f"{moment['start']:.2f}-{moment['end']:.2f}s"
+        print(f"{moment['score']:7.4f}  {span:<{width}}  {moment['path']}")
+
+
 def _presets_command(args):
     list_presets()
 
@@ -658,6 +803,89 @@ def _add_convert_parser(commands):
     convert_parser.set_defaults(run=_convert_command)
 
 
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds >= 0, got {text!r}"
+        )
+    return value
+
+
+def _add_index_parser(commands):
+    from keras_videoprism.search import SEARCH_PRESET
+
+    index_parser = commands.add_parser(
+        "index", help="Embed the clips of a folder of videos for search."
+    )
+    index_parser.add_argument(
+        "videos",
+        metavar="DIR",
+        help="Folder of videos (searched recursively), a video or a glob.",
+    )
+    index_parser.add_argument(
+        "--index", required=True, help="Index folder (created if absent)."
+    )
+    index_parser.add_argument(
+        "--preset",
+        default=SEARCH_PRESET,
+        help=f"Video-text preset (default: {SEARCH_PRESET}).",
+    )
+    index_parser.add_argument(
+        "--ray", action="store_true", help="Build the index with Ray Data."
+    )
+    index_parser.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        help="Ray cluster address (default: a local Ray instance).",
+    )
+    index_parser.add_argument(
+        "--clip_seconds",
+        type=_positive_float,
+        help="Clip length in seconds (default: the model's frame count).",
+    )
+    index_parser.add_argument(
+        "--stride_seconds",
+        type=_positive_float,
+        help="Seconds between clip starts (default: the clip length).",
+    )
+    index_parser.add_argument("--batch_size", type=_positive_int, default=8)
+    index_parser.add_argument(
+        "--workers", type=_positive_int, default=2, help="Decoding processes."
+    )
+    _add_overwrite_argument(index_parser, "index of another preset")
+    index_parser.set_defaults(run=_index_command)
+
+
+def _add_search_parser(commands):
+    search_parser = commands.add_parser(
+        "search", help="Find the moments of an index matching a text."
+    )
+    search_parser.add_argument(
+        "text", nargs="?", metavar="TEXT", help="What to look for."
+    )
+    search_parser.add_argument("--index", required=True, help="Index folder.")
+    search_parser.add_argument("--top_k", type=_positive_int, default=5)
+    search_parser.add_argument(
+        "--like", metavar="CLIP", help="Search by this video clip instead."
+    )
+    search_parser.add_argument(
+        "--start", type=_non_negative_float, help="Start of the --like clip."
+    )
+    search_parser.add_argument(
+        "--end", type=_positive_float, help="End of the --like clip."
+    )
+    search_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="Print a JSON list of {path, start, end, score}, best first.",
+    )
+    search_parser.set_defaults(run=_search_command)
+
+
 class _Parser(argparse.ArgumentParser):
     """Reports argument errors in one line, `PROG: error: ...`, status 2."""
 
@@ -666,7 +894,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    """The `keras-videoprism` argument parser, with its four commands."""
+    """The `keras-videoprism` argument parser, with its six commands."""
     parser = _Parser(
         prog="keras-videoprism",
         description="VideoPrism from the command line.",
@@ -679,6 +907,8 @@ def build_parser():
     presets_parser.set_defaults(run=_presets_command)
     _add_classify_parser(commands)
     _add_convert_parser(commands)
+    _add_index_parser(commands)
+    _add_search_parser(commands)
     return parser
 
 

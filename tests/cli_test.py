@@ -452,3 +452,108 @@ class ConvertCommandErrorsTest(TestCase):
         args = [*self.lvt_tiny_args(output), "--tokenizer", "missing.model"]
         self.assertFails(args, "'missing.model' does not exist")
         self.assertFalse(os.path.exists(output))
+
+
+class SearchCommandsTest(TestCase):
+    """`index` and `search` on a tiny preset and two real videos."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from tests.search.search_fixtures import make_videos
+        from tests.search.search_fixtures import save_tiny_preset
+
+        cls.folder = cls.get_class_temp_dir()
+        cls.preset = save_tiny_preset(cls.folder, seed=0)
+        cls.other_preset = save_tiny_preset(cls.folder, seed=1)
+        cls.videos_dir = os.path.join(cls.folder, "videos")
+        cls.videos = make_videos(cls.videos_dir)
+        cls.index = os.path.join(cls.folder, "index")
+        cls.index_result = run_cli(
+            ["index", cls.videos_dir, "--index", cls.index,
+             "--preset", cls.preset, "--workers", "1", "--batch_size", "4"]
+        )
+
+    def assertUserError(self, argv, expected):
+        with mock.patch.object(
+            VideoPrismVideoTextRetriever, "from_preset", refuse_to_load
+        ):
+            code, printed, errors = run_cli(argv)
+        self.assertEqual(code, 2, errors)
+        self.assertEqual(printed, "")
+        self.assertEqual(len(errors.splitlines()), 1, errors)
+        self.assertRegex(errors, f"^keras-videoprism {argv[0]}: error: ")
+        self.assertIn(expected, errors)
+
+    def test_index_then_search(self):
+        import json
+
+        from keras_videoprism.search import VideoIndex
+
+        code, printed, errors = self.index_result
+        self.assertEqual(code, 0, errors)
+        self.assertIn("indexed 2 files (9 clips", printed)
+        code, printed, errors = run_cli(
+            ["search", "a red ball", "--index", self.index, "--json",
+             "--top_k", "2"]
+        )
+        self.assertEqual(code, 0, errors)
+        moments = json.loads(printed)
+        expected = VideoIndex(self.index).search("a red ball", top_k=2)
+        self.assertEqual(
+            [m["path"] for m in moments], [m["path"] for m in expected]
+        )
+        self.assertAllClose(
+            [m["score"] for m in moments], [m["score"] for m in expected]
+        )
+        for moment in moments:
+            self.assertEqual(sorted(moment), ["end", "path", "score", "start"])
+        scores = [m["score"] for m in moments]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        code, printed, errors = run_cli(
+            ["search", "--like", self.videos[1], "--end", "0.079",
+             "--index", self.index]
+        )
+        self.assertEqual(code, 0, errors)
+        self.assertRegex(printed.splitlines()[0], r"score\s+time\s+file")
+        self.assertIn(self.videos[1], printed)
+        # A rerun skips both files.
+        code, printed, errors = run_cli(
+            ["index", self.videos_dir, "--index", self.index,
+             "--preset", self.preset]
+        )
+        self.assertEqual(code, 0, errors)
+        self.assertIn("skipped 2 unchanged", printed)
+
+    def test_user_errors(self):
+        missing = os.path.join(self.folder, "missing")
+        for argv, expected in [
+            (["index", missing, "--index", missing, "--preset", self.preset],
+             f"'{missing}' is neither a folder"),
+            (["index", self.videos_dir, "--index", self.index,
+              "--preset", self.other_preset],
+             "built with the preset"),
+            (["index", self.videos_dir, "--index", self.videos_dir,
+              "--preset", self.preset],
+             "is not a video index"),
+            (["index", self.videos_dir, "--index", missing,
+              "--preset", self.preset, "--stride_seconds", "1"],
+             "--stride_seconds needs --clip_seconds"),
+            (["search", "a dog", "--index", missing], "no video index"),
+            (["search", "--index", self.index], "pass a TEXT"),
+            (["search", "a dog", "--like", self.videos[0], "--index",
+              self.index], "one of the two"),
+            (["search", "--like", missing, "--index", self.index],
+             "does not exist"),
+            (["search", "a dog", "--index", self.index, "--top_k", "0"],
+             "expected a positive integer"),
+        ]:
+            with self.subTest(argv=argv):
+                self.assertUserError(argv, expected)
+        with mock.patch.dict("sys.modules", {"ray": None}):
+            self.assertUserError(
+                ["index", self.videos_dir, "--index", missing, "--preset",
+                 self.preset, "--ray"],
+                "pip install keras-videoprism[ray]",
+            )
+        self.assertFalse(os.path.exists(missing))

@@ -38,6 +38,7 @@ RANKS = {
     "convert": 2,
     "models": 3,
     "tokenizers": 4,
+    "search": 4,
     "cli": 5,
 }
 
