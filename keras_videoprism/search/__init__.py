@@ -7,7 +7,8 @@ first use, so that `import keras_videoprism` loads neither LanceDB nor Ray
 (and the decoding workers import none of the models).
 """
 
-SEARCH_PRESET = "videoprism_demo_shapes"
+# The default preset of a new index: the public video-text base model.
+SEARCH_PRESET = "videoprism_lvt_public_v1_base"
 
 _EXPORTS = {"VideoIndex": "keras_videoprism.search.video_index"}
 

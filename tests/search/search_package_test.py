@@ -26,5 +26,5 @@ class SearchPackageTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         loaded, preset, module = result.stdout.splitlines()[-3:]
         self.assertEqual(loaded, "[]")
-        self.assertEqual(preset, "videoprism_demo_shapes")
+        self.assertEqual(preset, "videoprism_lvt_public_v1_base")
         self.assertEqual(module, "keras_videoprism.search.video_index")
