@@ -93,20 +93,7 @@ def refuse_to_load(*args, **kwargs):
     raise AssertionError("a model was loaded before the cheap checks")
 
 
-class UserErrorsTest(TestCase):
-    """Every user error: one line `keras-videoprism CMD: error: ...`, exit 2."""
-
-    def setUp(self):
-        super().setUp()
-        self.folder = self.get_temp_dir()
-        self.video = sample_video_path()
-        # A directory that is not a preset, and a user's file.
-        self.not_a_preset = os.path.join(self.folder, "not_a_preset")
-        os.mkdir(self.not_a_preset)
-        self.user_file = os.path.join(self.folder, "notes.npy")
-        with open(self.user_file, "w") as file:
-            file.write("mine")
-
+class UserErrorAssertions:
     def assertUserError(self, argv, expected):
         # Cheap checks come first: no model is loaded for these errors.
         with mock.patch.object(
@@ -120,6 +107,21 @@ class UserErrorsTest(TestCase):
         self.assertEqual(len(errors.splitlines()), 1, errors)
         self.assertRegex(errors, f"^keras-videoprism {argv[0]}: error: ")
         self.assertIn(expected, errors)
+
+
+class UserErrorsTest(UserErrorAssertions, TestCase):
+    """Every user error: one line `keras-videoprism CMD: error: ...`, exit 2."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.get_temp_dir()
+        self.video = sample_video_path()
+        # A directory that is not a preset, and a user's file.
+        self.not_a_preset = os.path.join(self.folder, "not_a_preset")
+        os.mkdir(self.not_a_preset)
+        self.user_file = os.path.join(self.folder, "notes.npy")
+        with open(self.user_file, "w") as file:
+            file.write("mine")
 
     def test_embed(self):
         missing = os.path.join(self.folder, "missing.mp4")
@@ -454,7 +456,7 @@ class ConvertCommandErrorsTest(TestCase):
         self.assertFalse(os.path.exists(output))
 
 
-class SearchCommandsTest(TestCase):
+class SearchCommandsTest(UserErrorAssertions, TestCase):
     """`index` and `search` on a tiny preset and two real videos."""
 
     @classmethod
@@ -473,17 +475,6 @@ class SearchCommandsTest(TestCase):
             ["index", cls.videos_dir, "--index", cls.index,
              "--preset", cls.preset, "--workers", "1", "--batch_size", "4"]
         )
-
-    def assertUserError(self, argv, expected):
-        with mock.patch.object(
-            VideoPrismVideoTextRetriever, "from_preset", refuse_to_load
-        ):
-            code, printed, errors = run_cli(argv)
-        self.assertEqual(code, 2, errors)
-        self.assertEqual(printed, "")
-        self.assertEqual(len(errors.splitlines()), 1, errors)
-        self.assertRegex(errors, f"^keras-videoprism {argv[0]}: error: ")
-        self.assertIn(expected, errors)
 
     def test_index_then_search(self):
         import json
